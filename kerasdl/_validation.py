@@ -1,0 +1,59 @@
+"""Argument checks shared by every kerasdl component.
+
+Every error follows one template, naming the argument, the rule and the value:
+"`margin` must be >= 0. Received: margin=-1.0".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Returns `value` when it is an int > 0, else raises naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"`{name}` must be a positive int. Received: {name}={value!r} "
+            f"of type {type(value).__name__}"
+        )
+    if value <= 0:
+        raise ValueError(f"`{name}` must be > 0. Received: {name}={value}")
+    return value
+
+
+def check_int_tuple(name: str, value: Any, length: int) -> tuple[int, ...]:
+    """Returns `value` as a tuple of `length` positive ints, else raises naming `name`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,) * length
+    if not isinstance(value, Iterable) or isinstance(value, str):
+        raise TypeError(
+            f"`{name}` must be an int or a tuple of {length} ints. Received: {name}={value!r}"
+        )
+    value = tuple(value)
+    if len(value) != length:
+        raise ValueError(
+            f"`{name}` must have {length} entries. Received: {name}={value!r} "
+            f"with {len(value)} entries"
+        )
+    for v in value:
+        check_positive_int(name, v)
+    return value
+
+
+def check_one_of(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Returns `value` when it is one of `allowed`, else raises naming `name`."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {allowed}. Received: {name}={value!r}")
+    return value
+
+
+def check_rank(name: str, shape: Any, rank: int, layout: str) -> None:
+    """Raises when `shape` does not have `rank` dimensions (`layout` describes them)."""
+    shape = tuple(shape)
+    if len(shape) != rank:
+        raise ValueError(
+            f"`{name}` must have rank {rank} with shape {layout}. "
+            f"Received: {name}.shape={shape}"
+        )
