@@ -54,6 +54,5 @@ def check_rank(name: str, shape: Any, rank: int, layout: str) -> None:
     shape = tuple(shape)
     if len(shape) != rank:
         raise ValueError(
-            f"`{name}` must have rank {rank} with shape {layout}. "
-            f"Received: {name}.shape={shape}"
+            f"`{name}` must have rank {rank} with shape {layout}. Received: {name}.shape={shape}"
         )

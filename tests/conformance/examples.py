@@ -1,0 +1,36 @@
+"""Every public kerasdl component's example, checked by test_contract.py."""
+
+from __future__ import annotations
+
+from kerasdl.layers import ResidualBlock
+from tests.conformance.registry import Bad, Example, random_floats
+
+EXAMPLES: list[Example] = [
+    Example(
+        cls=ResidualBlock,
+        kind="layer",
+        kwargs={"filters": 4},
+        inputs=lambda: (random_floats(4, 8, 8, 3),),
+        bad=(
+            Bad(ValueError, r"`filters` must be > 0\. Received: filters=0", kwargs={"filters": 0}),
+            Bad(TypeError, r"`filters` must be a positive int", kwargs={"filters": 2.5}),
+            Bad(ValueError, r"`strides` must have 2 entries", kwargs={"strides": (1, 2, 3)}),
+            Bad(
+                ValueError,
+                r"`inputs` must have rank 4 .*Received: inputs.shape=\(4, 8, 3\)",
+                inputs=lambda: (random_floats(4, 8, 3),),
+            ),
+        ),
+        device_ready=True,
+        batch_statistics=True,
+        id="ResidualBlock",
+    ),
+    Example(
+        cls=ResidualBlock,
+        kind="layer",
+        kwargs={"filters": 3, "use_batch_norm": False, "kernel_size": (3, 1)},
+        inputs=lambda: (random_floats(4, 6, 6, 3),),
+        device_ready=True,
+        id="ResidualBlock-identity-shortcut-no-bn",
+    ),
+]
