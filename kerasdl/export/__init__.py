@@ -1,1 +1,5 @@
-"""kerasdl.export."""
+"""Export for serving and devices: TF Serving SavedModels and TFLite (LiteRT) files."""
+
+from kerasdl.export.saved_model import saved_model
+
+__all__ = ["saved_model"]
