@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from kerasdl import distribute, export, layers, models  # noqa: E402
+from kerasdl import data, distribute, export, layers, models, plot  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["distribute", "export", "layers", "models", "__version__"]
+__all__ = ["data", "distribute", "export", "layers", "models", "plot", "__version__"]

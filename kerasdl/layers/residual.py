@@ -27,6 +27,9 @@ class ResidualBlock(layers.Layer):
         strides: int or tuple of 2 ints, stride of the first convolution (and of the
             projection shortcut). `2` halves the height and width.
         use_batch_norm: bool, batch normalisation after each convolution.
+        batch_norm_momentum: float in [0, 1), momentum of the moving statistics used at
+            inference. Lower it (e.g. 0.9) when training takes few steps, or the moving
+            statistics still reflect their initial values when training ends.
         activation: the activation `g`, a name or a callable.
         kernel_initializer: initializer of every convolution kernel.
         kernel_regularizer: optional regularizer of every convolution kernel.
@@ -59,6 +62,7 @@ class ResidualBlock(layers.Layer):
         kernel_size=3,
         strides=1,
         use_batch_norm=True,
+        batch_norm_momentum=0.99,
         activation="relu",
         kernel_initializer="he_normal",
         kernel_regularizer=None,
@@ -69,6 +73,12 @@ class ResidualBlock(layers.Layer):
         self.kernel_size = check_int_tuple("kernel_size", kernel_size, 2)
         self.strides = check_int_tuple("strides", strides, 2)
         self.use_batch_norm = bool(use_batch_norm)
+        if not 0.0 <= batch_norm_momentum < 1.0:
+            raise ValueError(
+                "`batch_norm_momentum` must be in [0, 1). "
+                f"Received: batch_norm_momentum={batch_norm_momentum}"
+            )
+        self.batch_norm_momentum = float(batch_norm_momentum)
         self.activation = keras.activations.get(activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -89,7 +99,9 @@ class ResidualBlock(layers.Layer):
     def _norm(self, name):
         if not self.use_batch_norm:
             return None
-        return layers.BatchNormalization(dtype=self.dtype_policy, name=name)
+        return layers.BatchNormalization(
+            momentum=self.batch_norm_momentum, dtype=self.dtype_policy, name=name
+        )
 
     def build(self, input_shape):
         check_rank("inputs", input_shape, 4, "(batch, height, width, channels)")
@@ -154,6 +166,7 @@ class ResidualBlock(layers.Layer):
             "kernel_size": self.kernel_size,
             "strides": self.strides,
             "use_batch_norm": self.use_batch_norm,
+            "batch_norm_momentum": self.batch_norm_momentum,
             "activation": keras.activations.serialize(self.activation),
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),

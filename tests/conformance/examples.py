@@ -17,6 +17,11 @@ EXAMPLES: list[Example] = [
             Bad(ValueError, r"`strides` must have 2 entries", kwargs={"strides": (1, 2, 3)}),
             Bad(
                 ValueError,
+                r"`batch_norm_momentum` must be in \[0, 1\)",
+                kwargs={"batch_norm_momentum": 1.5},
+            ),
+            Bad(
+                ValueError,
                 r"`inputs` must have rank 4 .*Received: inputs.shape=\(4, 8, 3\)",
                 inputs=lambda: (random_floats(4, 8, 3),),
             ),

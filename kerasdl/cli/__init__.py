@@ -1,0 +1,1 @@
+"""The `kerasdl` command."""
