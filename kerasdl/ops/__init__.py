@@ -1,0 +1,5 @@
+"""Pure tensor and shape math, with no Keras objects."""
+
+from kerasdl.ops.conv_arithmetic import conv_multiplications, conv_output_size
+
+__all__ = ["conv_multiplications", "conv_output_size"]
