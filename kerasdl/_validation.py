@@ -56,3 +56,24 @@ def check_rank(name: str, shape: Any, rank: int, layout: str) -> None:
         raise ValueError(
             f"`{name}` must have rank {rank} with shape {layout}. Received: {name}.shape={shape}"
         )
+
+
+def check_in_range(
+    name: str, value: Any, low: float, high: float, include_high: bool = False
+) -> float:
+    """Returns `value` as a float in [low, high) (or [low, high]), else raises."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
+    if not (low <= value < high or (include_high and value == high)):
+        bracket = "]" if include_high else ")"
+        raise ValueError(f"`{name}` must be in [{low}, {high}{bracket}. Received: {name}={value}")
+    return float(value)
+
+
+def check_greater(name: str, value: Any, bound: float) -> float:
+    """Returns `value` as a float > bound, else raises naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
+    if not value > bound:
+        raise ValueError(f"`{name}` must be > {bound}. Received: {name}={value}")
+    return float(value)

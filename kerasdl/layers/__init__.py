@@ -1,5 +1,6 @@
 """Keras layers: every one registered, serializable and exportable."""
 
+from kerasdl.layers.bottleneck import ConvBlock, IdentityBlock
 from kerasdl.layers.residual import ResidualBlock
 
-__all__ = ["ResidualBlock"]
+__all__ = ["ConvBlock", "IdentityBlock", "ResidualBlock"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerasdl._validation import check_int_tuple, check_positive_int, check_rank
+from kerasdl._validation import check_in_range, check_int_tuple, check_positive_int, check_rank
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -73,12 +73,7 @@ class ResidualBlock(layers.Layer):
         self.kernel_size = check_int_tuple("kernel_size", kernel_size, 2)
         self.strides = check_int_tuple("strides", strides, 2)
         self.use_batch_norm = bool(use_batch_norm)
-        if not 0.0 <= batch_norm_momentum < 1.0:
-            raise ValueError(
-                "`batch_norm_momentum` must be in [0, 1). "
-                f"Received: batch_norm_momentum={batch_norm_momentum}"
-            )
-        self.batch_norm_momentum = float(batch_norm_momentum)
+        self.batch_norm_momentum = check_in_range("batch_norm_momentum", batch_norm_momentum, 0, 1)
         self.activation = keras.activations.get(activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)

@@ -1,5 +1,5 @@
 """Model builders composed from kerasdl layers."""
 
-from kerasdl.models.resnet import residual_cnn
+from kerasdl.models.resnet import residual_cnn, resnet50
 
-__all__ = ["residual_cnn"]
+__all__ = ["residual_cnn", "resnet50"]

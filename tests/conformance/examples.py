@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasdl.layers import ResidualBlock
+from kerasdl.layers import ConvBlock, IdentityBlock, ResidualBlock
 from tests.conformance.registry import Bad, Example, random_floats
 
 EXAMPLES: list[Example] = [
@@ -37,5 +37,43 @@ EXAMPLES: list[Example] = [
         inputs=lambda: (random_floats(4, 6, 6, 3),),
         device_ready=True,
         id="ResidualBlock-identity-shortcut-no-bn",
+    ),
+    Example(
+        cls=IdentityBlock,
+        kind="layer",
+        kwargs={"kernel_size": 3, "filters": (2, 2, 4)},
+        inputs=lambda: (random_floats(4, 6, 6, 4),),
+        bad=(
+            Bad(ValueError, r"`filters` must have 3 entries", kwargs={"filters": (2, 4)}),
+            Bad(ValueError, r"`strides` of an IdentityBlock must be 1", kwargs={"strides": 2}),
+            Bad(ValueError, r"`batch_norm_epsilon` must be > 0", kwargs={"batch_norm_epsilon": 0}),
+            Bad(
+                ValueError,
+                r"must have filters\[2\]=4 channels.*Received: inputs.shape=\(4, 6, 6, 3\)",
+                inputs=lambda: (random_floats(4, 6, 6, 3),),
+            ),
+        ),
+        device_ready=True,
+        batch_statistics=True,
+    ),
+    Example(
+        cls=ConvBlock,
+        kind="layer",
+        kwargs={"kernel_size": 3, "filters": (2, 2, 4), "strides": 2},
+        inputs=lambda: (random_floats(4, 7, 7, 3),),
+        bad=(
+            Bad(
+                TypeError,
+                r"`kernel_size` must be an int or a tuple of 2",
+                kwargs={"kernel_size": 1.5},
+            ),
+            Bad(
+                ValueError,
+                r"`inputs` must have rank 4",
+                inputs=lambda: (random_floats(4, 7, 3),),
+            ),
+        ),
+        device_ready=True,
+        batch_statistics=True,
     ),
 ]
