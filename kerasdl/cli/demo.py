@@ -57,7 +57,9 @@ def run_digits_demo(out_dir: str = "saved_models", epochs: int = 20, seed: int =
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {accuracy:.4f} (target >= {REQUIRED_ACCURACY})")
 
-    version_dir = saved_model(model, os.path.join(out_dir, "digits"), warmup_inputs=x_test[:4])
+    version_dir = saved_model(
+        model, os.path.join(out_dir, "digits"), warmup_inputs=x_test[:4], model_name="digits"
+    )
     print(f"SavedModel for TF Serving: {version_dir}")
 
     tflite_path = os.path.join(out_dir, "digits_int8.tflite")

@@ -1,0 +1,1 @@
+"""Side-by-side timings of kerasdl against its peers, printed as ratios."""
