@@ -1,5 +1,6 @@
 """Export for serving and devices: TF Serving SavedModels and TFLite (LiteRT) files."""
 
 from kerasdl.export.saved_model import saved_model
+from kerasdl.export.tflite import ParityReport, TFLiteModel, ops_in_flatbuffer, tflite
 
-__all__ = ["saved_model"]
+__all__ = ["ParityReport", "TFLiteModel", "ops_in_flatbuffer", "saved_model", "tflite"]
