@@ -468,10 +468,11 @@ class TFLiteModel:
                     f"input {name!r}. Received: inputs[{name!r}].shape={array.shape}"
                 )
             arrays.append(_quantize(array, details))
-        if len({len(a) for a in arrays}) != 1:
+        counts = [len(a) for a in arrays]
+        if len(set(counts)) != 1 or counts[0] == 0:
             raise ValueError(
-                "`inputs` must have the same number of examples for every input. "
-                f"Received: {[len(a) for a in arrays]} examples"
+                "`inputs` must have the same, non-zero number of examples for every input. "
+                f"Received: inputs with {counts} examples"
             )
         return arrays
 

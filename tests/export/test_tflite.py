@@ -378,5 +378,7 @@ def test_tflite_model_bad_inputs(conv_bn_model, tmp_path):
         runner(np.zeros((2, 8, 8), "float32"))
     with pytest.raises(ValueError, match=r"keyed by the input names \['image'\]"):
         runner({"x": np.zeros((2, 8, 8, 1), "float32")})
+    with pytest.raises(ValueError, match=r"non-zero number of examples.*\[0\]"):
+        runner(np.zeros((0, 8, 8, 1), "float32"))
     with pytest.raises(ValueError, match=r"existing .tflite file"):
         TFLiteModel(tmp_path / "nope.tflite")
