@@ -8,7 +8,7 @@ import numpy as np
 from absl import logging
 
 from kerasdl.data import load_digits_images
-from kerasdl.export import saved_model, tflite
+from kerasdl.export import TFLiteModel, saved_model, tflite
 from kerasdl.models import residual_cnn
 from kerasdl.plot import image_grid
 
@@ -74,17 +74,23 @@ def run_digits_demo(out_dir: str = "saved_models", epochs: int = 20, seed: int =
     print("TFLite int8 vs Keras:")
     print(report)
 
-    probabilities = model.predict(x_test[:32], verbose=0)
+    shown, truth = x_test[:32], y_test[:32]
+    probabilities = model.predict(shown, verbose=0)
     predicted = np.argmax(probabilities, axis=-1)
+    on_device = np.argmax(TFLiteModel(tflite_path)(shown), axis=-1)
+    captions = [
+        f"{p} ({q:.0%})" + ("" if p == t else f" true {t}") + ("" if d == p else f" lite {d}")
+        for p, q, t, d in zip(predicted, probabilities.max(axis=-1), truth, on_device, strict=True)
+    ]
     picture = image_grid(
-        x_test[:32],
-        [
-            f"{p} ({q:.0%})" + ("" if p == t else f" true {t}")
-            for p, q, t in zip(predicted, probabilities.max(axis=-1), y_test[:32], strict=True)
-        ],
+        shown,
+        captions,
         os.path.join(out_dir, "digits_predictions.png"),
-        colors=["green" if p == t else "red" for p, t in zip(predicted, y_test[:32], strict=True)],
-        title=f"kerasdl residual CNN on digits: test accuracy {accuracy:.1%}",
+        colors=["green" if p == t else "red" for p, t in zip(predicted, truth, strict=True)],
+        title=(
+            f"kerasdl residual CNN on digits: test accuracy {accuracy:.1%} (Keras), "
+            f"{report.tflite_accuracy:.1%} (int8 TFLite)"
+        ),
     )
     print(f"sample predictions: {picture}")
     if accuracy < REQUIRED_ACCURACY:

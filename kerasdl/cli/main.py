@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", "saved_models", "Directory for exports and pictures.")
@@ -27,6 +27,9 @@ def usage() -> str:
 
 
 def main(argv: list[str]) -> int:
+    if not FLAGS["verbosity"].present:
+        # TensorFlow logs every export step at INFO through absl; keep the output readable.
+        logging.set_verbosity(logging.WARNING)
     if len(argv) < 2 or argv[1] not in COMMANDS:
         got = argv[1] if len(argv) > 1 else "nothing"
         print(f"kerasdl: expected a command, got {got}.\n\n{usage()}", file=sys.stderr)
