@@ -138,15 +138,17 @@ def googlenet(
 
     Parameters: `googlenet()` (224x224x3, 1000 classes, no auxiliary heads) has
     6,998,552 parameters: 6,990,272 weights and 8,280 biases. The params column of the
-    paper's table 1 sums to 6,797.7K in units of 1024 weights, i.e. "about 6.8M"; ours is
-    6,826.4K weights in those units. The difference is in rows of the column that do not
-    follow from the table's own filter columns: conv 7x7/2 is listed with 2.7K parameters
-    where 7*7*3*64 = 9,408 weights are 9.2K, and (4a) to (5b) are listed within 1-7% of
-    their counts (4c 463K for 497.5K, 5a 1072K for 1018K); 3a, 3b, 4b, conv 3x3 and the
-    linear layer agree within rounding. The table's ops column does follow from the
-    filter columns (tests/models/test_inception.py checks both). With `aux_heads=True`
-    the two heads add 3,188,840 + 3,190,888 parameters (13,378,280 in all), and
-    `use_batch_norm=True` gives 7,020,392.
+    paper's table 1 counts weights without biases in units of 1024 (the linear layer's
+    1024 * 1000 weights are "1000K") and sums to 6,797.7K, the "about 6.8M" usually
+    quoted; ours is 6,826.4K weights in those units (0.4% more). The difference is in
+    rows of that column that do not follow from the table's own filter columns: conv
+    7x7/2 is listed as 2.7K where 7*7*3*64 = 9,408 weights are 9.2K, and (4a), (4c),
+    (4d), (4e), (5a), (5b) are 1-7% off, both ways (4c 463K for 497.5K, 5a 1072K for
+    1018K). Conv 3x3, 3a, 3b, 4b and the linear layer agree within rounding, and the
+    table's ops column follows from the filter columns for every module but 5a
+    (tests/models/test_inception.py checks these), so the modules use the filter
+    columns. With `aux_heads=True` the two heads add 3,188,840 + 3,190,888 parameters
+    (13,378,280 in all); `use_batch_norm=True` gives 7,020,392.
 
     Auxiliary heads (`aux_heads=True`), on the outputs of (4a) and (4d), as in the
     paper: average pooling 5x5/3 (4x4 at 224x224), 1x1 conv with 128 filters + ReLU,
