@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from kerasdl import data, distribute, export, layers, models, plot  # noqa: E402
+from kerasdl import data, distribute, export, layers, models, ops, plot  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "distribute", "export", "layers", "models", "plot", "__version__"]
+__all__ = ["data", "distribute", "export", "layers", "models", "ops", "plot", "__version__"]

@@ -1,6 +1,7 @@
 """Keras layers: every one registered, serializable and exportable."""
 
 from kerasdl.layers.bottleneck import ConvBlock, IdentityBlock
+from kerasdl.layers.inception import InceptionModule
 from kerasdl.layers.residual import ResidualBlock
 
-__all__ = ["ConvBlock", "IdentityBlock", "ResidualBlock"]
+__all__ = ["ConvBlock", "IdentityBlock", "InceptionModule", "ResidualBlock"]

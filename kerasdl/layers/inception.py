@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerasdl._validation import check_positive_int, check_rank
+from kerasdl._validation import check_in_range, check_positive_int, check_rank
 
 
 def _check_pair(name, value):
@@ -112,16 +112,7 @@ class InceptionModule(layers.Layer):
         self.filters_5x5 = _check_pair("filters_5x5", filters_5x5)
         self.filters_pool_proj = check_positive_int("filters_pool_proj", filters_pool_proj)
         self.use_batch_norm = bool(use_batch_norm)
-        if (
-            isinstance(batch_norm_momentum, bool)
-            or not isinstance(batch_norm_momentum, int | float)
-            or not 0.0 <= batch_norm_momentum < 1.0
-        ):
-            raise ValueError(
-                "`batch_norm_momentum` must be a number in [0, 1). "
-                f"Received: batch_norm_momentum={batch_norm_momentum!r}"
-            )
-        self.batch_norm_momentum = float(batch_norm_momentum)
+        self.batch_norm_momentum = check_in_range("batch_norm_momentum", batch_norm_momentum, 0, 1)
         self.activation = keras.activations.get(activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasdl.layers import ConvBlock, IdentityBlock, ResidualBlock
+from kerasdl.layers import ConvBlock, IdentityBlock, InceptionModule, ResidualBlock
 from tests.conformance.registry import Bad, Example, random_floats
 
 EXAMPLES: list[Example] = [
@@ -75,5 +75,61 @@ EXAMPLES: list[Example] = [
         ),
         device_ready=True,
         batch_statistics=True,
+    ),
+    Example(
+        cls=InceptionModule,
+        kind="layer",
+        kwargs={
+            "filters_1x1": 2,
+            "filters_3x3": (2, 3),
+            "filters_5x5": (1, 2),
+            "filters_pool_proj": 2,
+        },
+        inputs=lambda: (random_floats(4, 6, 6, 3),),
+        bad=(
+            Bad(
+                ValueError,
+                r"`filters_1x1` must be > 0\. Received: filters_1x1=0",
+                kwargs={"filters_1x1": 0},
+            ),
+            Bad(
+                ValueError,
+                r"`filters_3x3` must be a \(reduce, out\) pair of positive ints\. "
+                r"Received: filters_3x3=3",
+                kwargs={"filters_3x3": 3},
+            ),
+            Bad(
+                ValueError,
+                r"`filters_5x5` must be a \(reduce, out\) pair",
+                kwargs={"filters_5x5": (1, 2, 3)},
+            ),
+            Bad(
+                TypeError,
+                r"`filters_pool_proj` must be a positive int",
+                kwargs={"filters_pool_proj": 1.5},
+            ),
+            Bad(
+                ValueError,
+                r"`inputs` must have rank 4 .*Received: inputs.shape=\(4, 6, 3\)",
+                inputs=lambda: (random_floats(4, 6, 3),),
+            ),
+        ),
+        device_ready=True,
+        id="InceptionModule",
+    ),
+    Example(
+        cls=InceptionModule,
+        kind="layer",
+        kwargs={
+            "filters_1x1": 2,
+            "filters_3x3": (2, 3),
+            "filters_5x5": (1, 2),
+            "filters_pool_proj": 2,
+            "use_batch_norm": True,
+        },
+        inputs=lambda: (random_floats(4, 6, 6, 3),),
+        device_ready=True,
+        batch_statistics=True,
+        id="InceptionModule-batch-norm",
     ),
 ]

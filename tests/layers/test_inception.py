@@ -185,7 +185,7 @@ def test_config_round_trip_and_keras_file(tmp_path):
         ({"filters_5x5": "16,32"}, ValueError, r"`filters_5x5` must be a \(reduce, out\)"),
         ({"filters_pool_proj": -1}, ValueError, r"`filters_pool_proj` must be > 0"),
         ({"batch_norm_momentum": 1.0}, ValueError, r"`batch_norm_momentum` must be .*\[0, 1\)"),
-        ({"batch_norm_momentum": "0.9"}, ValueError, r"`batch_norm_momentum` must be a number"),
+        ({"batch_norm_momentum": "0.9"}, TypeError, r"`batch_norm_momentum` must be a number"),
         ({"activation": "no-such"}, ValueError, r"no-such"),
     ],
 )
