@@ -153,8 +153,10 @@ def get_strategy(
     `MultiWorkerMirroredStrategy`; two or more visible GPUs give `MirroredStrategy` over
     them; `num_cpu_devices` gives `MirroredStrategy` over that many logical CPU devices;
     otherwise the default strategy. Create the model and compile it inside
-    `with strategy.scope():`. See the module docstring for `TF_CONFIG`, Kubernetes and
-    Slurm set-ups.
+    `with strategy.scope():`. Call it once per program and share the strategy: two
+    `MirroredStrategy` objects over the same devices in one process reuse collective
+    instance keys, and their all-reduces then fail with "Shape mismatch in the collective
+    instance". See the module docstring for `TF_CONFIG`, Kubernetes and Slurm set-ups.
 
     Args:
         num_cpu_devices: when given and there is no cluster and fewer than two GPUs,

@@ -7,7 +7,8 @@ custom loop that sidesteps that path and reuses everything else the model was co
 with: each step runs `model.train_step` inside `strategy.run` (Keras' loss already divides
 by the number of replicas and the optimizer sums gradients across them), on batches from
 `strategy.distribute_datasets_from_function`. It works the same under the default
-strategy, `MirroredStrategy` and `MultiWorkerMirroredStrategy`.
+strategy, `OneDeviceStrategy`, `MirroredStrategy` and `MultiWorkerMirroredStrategy` (the
+synchronous strategies; `ParameterServerStrategy` needs a `ClusterCoordinator` instead).
 
 A multi-worker run starts the same script on every worker with its own `TF_CONFIG` (see
 `kerasdl.distribute.strategy` for `TF_CONFIG`, Kubernetes and Slurm set-ups):
@@ -26,14 +27,16 @@ A multi-worker run starts the same script on every worker with its own `TF_CONFI
 ...     callbacks=[keras.callbacks.BackupAndRestore("/shared/backup", save_freq=50)])
 
 Fault tolerance. Pass `keras.callbacks.BackupAndRestore(backup_dir, save_freq=...)` as
-you would to `model.fit`. `fit` does not run that callback (it saves weights only and
-restarts an interrupted epoch from its first batch); it takes its `backup_dir`,
-`save_freq`, `double_checkpoint` and `delete_checkpoint` and keeps a
-`tf.train.Checkpoint` of the model, the optimizer state, the metric state and an
-(epoch, step) counter with a `tf.train.CheckpointManager`. After a restart with the same
-arguments, `fit` restores the latest checkpoint, replays the input pipeline past the
-batches already trained on, and continues from the next step, so a run that was killed
-and restarted ends with the same weights as one that was not. The chief writes to
+you would to `model.fit`. `fit` does not run that callback: it resumes through
+`model.fit`'s internal initial epoch, restarting an interrupted epoch from its first
+batch (with `save_freq=N` it then trains that epoch's saved batches twice), and every
+worker would write the same file. `fit` takes the callback's `backup_dir`, `save_freq`,
+`double_checkpoint` and `delete_checkpoint` and keeps a `tf.train.Checkpoint` of the
+model, the optimizer state, the metric state and an (epoch, step) counter with a
+`tf.train.CheckpointManager`. After a restart with the same arguments, `fit` restores
+the latest checkpoint, replays the input pipeline past the batches already trained on,
+and continues from the next step, so a run that was killed and restarted ends with the
+same weights, and the same logged loss, as one that was not. The chief writes to
 `backup_dir`, which must be storage that every worker reads (a shared volume or a
 bucket); the other workers write to a local temporary directory that they delete, as
 `tf.distribute` requires every worker to take part in saving.
@@ -81,7 +84,9 @@ def fit(
     `input_context.get_per_replica_batch_size(global_batch_size)`; when every worker reads
     the same source, keep a distinct share per worker with
     `dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)`
-    (or shard the file list). The pipeline must yield at least
+    (or shard the file list). Sharding examples before batching, as in the example below,
+    makes the replicas of step `k` see together examples `k * B` to `(k + 1) * B - 1` of
+    the source: the batches one process would train on. The pipeline must yield at least
     `epochs * steps_per_epoch * replicas_per_worker` batches (end it with `.repeat()`): one
     iterator runs through all epochs, and every worker must run the same number of steps.
     For resuming after a failure it must be deterministic (seeded shuffles).
@@ -89,9 +94,11 @@ def fit(
     Callbacks get the same calls as in `model.fit` (`History` and, when `verbose`, a
     `ProgbarLogger` are added). `keras.callbacks.ModelCheckpoint` runs on the chief only,
     since every worker holds the same weights; give other file-writing callbacks a path
-    per worker. `keras.callbacks.BackupAndRestore` is replaced by the equivalent
-    checkpointing described in the module docstring. There is no validation data, and
-    `steps_per_execution` from `compile` is not used: every step returns to Python.
+    per worker. Every worker gets the same logs, so callbacks that stop training
+    (`EarlyStopping`) decide alike on all of them. `keras.callbacks.BackupAndRestore` is
+    replaced by the equivalent checkpointing described in the module docstring. There is
+    no validation data, and `steps_per_execution` from `compile` is not used: every step
+    returns to Python.
 
     Args:
         model: a compiled `keras.Model`, created and compiled inside
@@ -112,7 +119,8 @@ def fit(
 
     Raises:
         TypeError: if `model` is not a `keras.Model`, `dataset_fn` is not callable or
-            does not return a `tf.data.Dataset`, or `callbacks` holds a non-callback.
+            does not return a `tf.data.Dataset`, `strategy` is not a strategy, or
+            `callbacks` holds a non-callback.
         ValueError: if the model is not compiled, was built outside `strategy.scope()`,
             an argument is out of range, or the pipeline runs out of batches.
 
@@ -148,14 +156,11 @@ def fit(
     check_positive_int("epochs", epochs)
     check_positive_int("steps_per_epoch", steps_per_epoch)
     check_one_of("verbose", verbose, ("auto", 0, 1, 2))
-    callbacks = list(callbacks or [])
-    for callback in callbacks:
-        if not isinstance(callback, keras.callbacks.Callback):
-            raise TypeError(
-                f"`callbacks` must hold keras.callbacks.Callback instances. "
-                f"Received: callbacks={callbacks!r}, with {callback!r} "
-                f"of type {type(callback).__name__}"
-            )
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(
+            f"`strategy` must be a tf.distribute.Strategy or None. "
+            f"Received: strategy={strategy!r} of type {type(strategy).__name__}"
+        )
     strategy = strategy or model.distribute_strategy
     _check_compiled_in_scope(model, strategy)
     if model.steps_per_execution != 1:
@@ -164,23 +169,13 @@ def fit(
             f"steps_per_execution={model.steps_per_execution} from compile().",
             stacklevel=2,
         )
-
     is_chief = strategy.extended.should_checkpoint
     if verbose == "auto":
         verbose = 1 if is_chief else 0
-    backups = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
-    if len(backups) > 1:
-        raise ValueError(
-            f"`callbacks` must hold at most one BackupAndRestore. "
-            f"Received: {len(backups)} BackupAndRestore callbacks"
-        )
-    callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.BackupAndRestore)]
-    if not is_chief:
-        # Every worker holds the same weights; one writer avoids clobbered files.
-        callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.ModelCheckpoint)]
+    callbacks, backup_callback = _split_callbacks(callbacks, is_chief)
 
     with strategy.scope():
-        backup = _Backup(model, strategy, backups[0]) if backups else None
+        backup = _Backup(model, strategy, backup_callback) if backup_callback else None
     epoch, step = backup.restore_counters() if backup else (0, 0)
     element_specs = []
     batches_to_skip = epoch * steps_per_epoch + step
@@ -256,6 +251,31 @@ def fit(
     if backup:
         backup.on_train_end()
     return history
+
+
+def _split_callbacks(
+    callbacks: Sequence[keras.callbacks.Callback] | None, is_chief: bool
+) -> tuple[list[keras.callbacks.Callback], keras.callbacks.BackupAndRestore | None]:
+    """Returns the callbacks this worker runs, and the BackupAndRestore `fit` serves."""
+    callbacks = list(callbacks or [])
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError(
+                f"`callbacks` must hold keras.callbacks.Callback instances. "
+                f"Received: callbacks={callbacks!r}, with {callback!r} "
+                f"of type {type(callback).__name__}"
+            )
+    backups = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
+    if len(backups) > 1:
+        raise ValueError(
+            f"`callbacks` must hold at most one BackupAndRestore. "
+            f"Received: {len(backups)} BackupAndRestore callbacks"
+        )
+    callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.BackupAndRestore)]
+    if not is_chief:
+        # Every worker holds the same weights; one writer avoids clobbered files.
+        callbacks = [c for c in callbacks if not isinstance(c, keras.callbacks.ModelCheckpoint)]
+    return callbacks, (backups[0] if backups else None)
 
 
 def _check_compiled_in_scope(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
@@ -379,8 +399,9 @@ class _Backup:
         for path in reversed(state.all_model_checkpoint_paths if state else []):
             try:
                 counters.read(path).expect_partial()
-            except (tf.errors.OpError, ValueError) as e:
-                # With double_checkpoint, a torn latest save falls back to the previous.
+            except (tf.errors.OpError, ValueError, IndexError, OSError) as e:
+                # With double_checkpoint, a torn latest save falls back to the previous;
+                # TF's checkpoint reader raises IndexError for a truncated file.
                 logging.warning("Skipping unreadable checkpoint %s: %s", path, e)
                 continue
             self.path = path
@@ -427,5 +448,6 @@ class _Backup:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def on_train_end(self) -> None:
-        if self.delete_checkpoint and self.is_chief:
-            shutil.rmtree(self.backup_dir, ignore_errors=True)
+        # tf.io.gfile, as backup_dir may be a bucket (gs://, s3://) shared by the workers.
+        if self.delete_checkpoint and self.is_chief and tf.io.gfile.exists(self.backup_dir):
+            tf.io.gfile.rmtree(self.backup_dir)

@@ -6,7 +6,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from distribute_workload import (
+
+from kerasdl.distribute import fit
+from tests.distribute.distribute_workload import (
     EPOCHS,
     GLOBAL_BATCH,
     STEPS_PER_EPOCH,
@@ -15,8 +17,7 @@ from distribute_workload import (
     dataset_fn,
     keras_fit,
 )
-
-from kerasdl.distribute import fit
+from tests.strategies import two_cpu_strategy
 
 DEFAULT = tf.distribute.get_strategy()
 
@@ -51,16 +52,18 @@ def assert_same_weights(got, want, atol=1e-6):
 
 
 @pytest.fixture
-def mirrored(two_cpus):
-    strategy = tf.distribute.MirroredStrategy(two_cpus)
+def mirrored():
+    # The process-wide strategy: a second MirroredStrategy would reuse its collective
+    # instance keys (see tests/strategies.py).
+    strategy = two_cpu_strategy()
     assert strategy.num_replicas_in_sync == 2
     return strategy
 
 
 @pytest.fixture(scope="module")
-def uninterrupted_mirrored(two_cpus):
+def uninterrupted_mirrored():
     """Weights and history of a whole run under MirroredStrategy, shared by resume tests."""
-    model = build_model(tf.distribute.MirroredStrategy(two_cpus))
+    model = build_model(two_cpu_strategy())
     history = run_fit(model).history
     return model.get_weights(), history
 
@@ -124,6 +127,15 @@ def test_jit_compile_and_run_eagerly_give_the_same_weights(compile_kwargs):
     reference = build_model(DEFAULT)
     run_fit(reference, epochs=1)
     assert_same_weights(model.get_weights(), reference.get_weights(), atol=1e-5)
+
+
+def test_steps_per_execution_is_ignored_with_a_warning():
+    model = build_model(DEFAULT, steps_per_execution=2)
+    with pytest.warns(UserWarning, match="ignoring steps_per_execution=2"):
+        run_fit(model, epochs=1)
+    reference = build_model(DEFAULT)
+    run_fit(reference, epochs=1)
+    assert_same_weights(model.get_weights(), reference.get_weights())
 
 
 class Recorder(keras.callbacks.Callback):
@@ -213,6 +225,31 @@ def test_resume_from_backup_matches_uninterrupted_run(
     assert not backup_dir.exists()
 
 
+def test_double_checkpoint_falls_back_to_the_previous_backup(
+    mirrored, uninterrupted_mirrored, tmp_path
+):
+    backup_dir = tmp_path / "backup"
+    with pytest.raises(Interrupted):
+        run_fit(
+            build_model(mirrored),
+            callbacks=[
+                keras.callbacks.BackupAndRestore(backup_dir, 2, double_checkpoint=True),
+                RaiseAtStep(5),
+            ],
+        )
+    assert tf.train.get_checkpoint_state(backup_dir).all_model_checkpoint_paths == [
+        str(backup_dir / "ckpt-2"),
+        str(backup_dir / "ckpt-4"),
+    ]
+    # A save torn by the crash: the latest checkpoint's data is unreadable.
+    (latest,) = backup_dir.glob("ckpt-4.data-*")
+    latest.write_bytes(b"")
+    resumed = build_model(mirrored)
+    backup = keras.callbacks.BackupAndRestore(backup_dir, 2, double_checkpoint=True)
+    run_fit(resumed, callbacks=[backup])
+    assert_same_weights(resumed.get_weights(), uninterrupted_mirrored[0])
+
+
 def test_model_fit_backup_and_restore_resumes_at_epoch_boundaries(tmp_path):
     # Keras 3.15's own BackupAndRestore with save_freq="epoch" and model.fit: an epoch
     # interrupted midway is redone from the state saved after the previous epoch.
@@ -296,6 +333,7 @@ def test_pipeline_that_runs_out_names_repeat():
         ({"steps_per_epoch": "4"}, TypeError, r"`steps_per_epoch` must be a positive int"),
         ({"verbose": 3}, ValueError, r"`verbose` must be one of"),
         ({"callbacks": [print]}, TypeError, r"`callbacks` must hold keras.callbacks.Callback"),
+        ({"strategy": "mirrored"}, TypeError, r"`strategy` must be a tf.distribute.Strategy"),
         (
             {"callbacks": [keras.callbacks.BackupAndRestore("a")] * 2},
             ValueError,

@@ -5,7 +5,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from distribute_workload import (
+
+from kerasdl.distribute import fit
+from tests.distribute.distribute_workload import (
     EPOCHS,
     KILLED,
     STEPS_PER_EPOCH,
@@ -17,8 +19,6 @@ from distribute_workload import (
     tf_config,
     wait,
 )
-
-from kerasdl.distribute import fit
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 150

@@ -7,7 +7,9 @@ test_distribute_fit.py covers more resume points in process, and Keras' own
 import numpy as np
 import pytest
 import tensorflow as tf
-from distribute_workload import (
+
+from kerasdl.distribute import fit
+from tests.distribute.distribute_workload import (
     EPOCHS,
     KILLED,
     STEPS_PER_EPOCH,
@@ -17,8 +19,6 @@ from distribute_workload import (
     start,
     wait,
 )
-
-from kerasdl.distribute import fit
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 120

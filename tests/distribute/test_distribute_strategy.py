@@ -12,13 +12,15 @@ import tensorflow as tf
 from kerasdl.distribute import cluster_size, get_strategy, split_cpu
 
 
-def test_split_cpu_is_a_no_op_for_the_existing_split(two_cpus):
-    assert split_cpu(2) == two_cpus
+def test_split_cpu_is_a_no_op_for_the_existing_split():
+    # tests/conftest.py split the CPU in two before TensorFlow initialised.
+    devices = ["/device:CPU:0", "/device:CPU:1"]
+    assert split_cpu(2) == devices
     assert len(tf.config.list_logical_devices("CPU")) == 2
-    assert split_cpu(2) == two_cpus
+    assert split_cpu(2) == devices
 
 
-def test_split_cpu_after_initialisation_says_to_call_it_first(two_cpus):
+def test_split_cpu_after_initialisation_says_to_call_it_first():
     tf.constant(1.0)  # TensorFlow has initialised its devices now, if not before
     with pytest.raises(RuntimeError, match=r"before creating any tensor.*Received: n=3"):
         split_cpu(3)
@@ -36,7 +38,7 @@ def test_split_cpu_rejects_bad_n(n, error, message):
 NUM_GPUS = len(tf.config.list_physical_devices("GPU"))
 
 
-def test_get_strategy_mirrors_over_logical_cpus(two_cpus, monkeypatch):
+def test_get_strategy_mirrors_over_logical_cpus(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     strategy = get_strategy(num_cpu_devices=2)
     assert isinstance(strategy, tf.distribute.MirroredStrategy)
