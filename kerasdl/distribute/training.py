@@ -294,13 +294,17 @@ def _check_compiled_in_scope(model: keras.Model, strategy: tf.distribute.Strateg
     if model.distribute_strategy is not strategy or foreign:
         raise ValueError(
             f"`model` must be built and compiled inside `with strategy.scope():` of the "
-            f"strategy it trains with ({type(strategy).__name__}), so that its variables "
+            f"strategy it trains with ({_describe(strategy)}), so that its variables "
             f"and the optimizer are mirrored across replicas. Create the model, build it "
             f"and call `compile` inside `with strategy.scope():`. Received: "
-            f"model={model.name!r} created under "
-            f"{type(model.distribute_strategy).__name__}"
+            f"model={model.name!r} created under {_describe(model.distribute_strategy)}"
             + (f", with variables outside the scope: {foreign[:3]}" if foreign else "")
         )
+
+
+def _describe(strategy: tf.distribute.Strategy) -> str:
+    name = type(strategy).__name__
+    return "the default strategy" if name.startswith("_Default") else name
 
 
 def _build_training_state(
