@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasdl._validation import check_positive_int
+from kerasdl.export.tflite import _model_inputs
 
 # TF Serving loads at most this many warm-up records and fails the load beyond it
 # (`kMaxNumRecords` in tensorflow_serving/servables/tensorflow/saved_model_warmup_util).
@@ -69,8 +70,10 @@ def saved_model(
     with `NAME` the `model_name` (the last part of `base_dir` by convention).
 
     Args:
-        model: a built `keras.Model`. Every input dimension except the batch dimension
-            must be known (TF Serving warm-up and clients rely on a fixed example shape).
+        model: a built `keras.Model` with symbolic inputs. It is served in inference mode
+            (`training=False`, so random augmentation layers are off). Input dimensions
+            may be unknown (variable-length sequences) unless `warmup_inputs` is given,
+            which needs a fixed example shape.
         base_dir: the model directory TF Serving watches (e.g. `saved_models/NAME`). It
             may be missing or empty, or hold earlier integer versions; other entries are
             ignored, as TF Serving ignores them, except that `base_dir` must not itself be
@@ -144,10 +147,10 @@ def saved_model(
         raise
 
     try:
-        model.export(tmp_dir, format="tf_saved_model", verbose=False)
+        _write_inference_archive(model, tmp_dir)
         signature = _read_serving_signature(tmp_dir)
-        _check_known_shapes(signature)
         if warmup_inputs is not None:
+            _check_known_shapes(signature)
             examples = _warmup_examples(warmup_inputs, signature, model)
             _write_warmup(os.path.join(tmp_dir, WARMUP_FILENAME), examples, model_name)
         if os.path.lexists(final_dir):
@@ -162,6 +165,34 @@ def saved_model(
         _remove_if_empty(base_dir, created_base_dir)
         raise
     return final_dir
+
+
+def _write_inference_archive(model: keras.Model, export_dir: str) -> None:
+    """Writes the SavedModel with a `serve` endpoint (and `serving_default` signature) that
+    calls the model in inference mode.
+
+    `model.export` calls the model without `training`, and Keras' random augmentation
+    layers (RandomFlip, RandomCrop, ...) default to training=True, so their exports
+    augment every request; here `training=False` is explicit.
+    """
+    specs, pack = _model_inputs(model)
+    if specs[0].shape is None:
+        raise ValueError(
+            "`model` must have symbolic inputs (a functional or Sequential model, or a "
+            "subclassed model built by calling it on `keras.Input`s). "
+            f"Received: model={model.name!r} without inputs"
+        )
+    signature = [
+        tf.TensorSpec((None, *spec.shape[1:]), spec.dtype, name=spec.name) for spec in specs
+    ]
+
+    def serve(*inputs):
+        return model(pack(inputs), training=False)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serve, input_signature=signature)
+    archive.write_out(export_dir, verbose=False)
 
 
 def _prepare_base_dir(base_dir: str) -> bool:
@@ -243,7 +274,8 @@ def _check_known_shapes(signature: dict[str, tuple[tf.DType, tuple]]) -> None:
     for name, (_, shape) in signature.items():
         if shape is None or not shape or any(d is None for d in shape[1:]):
             raise ValueError(
-                "`model` must have known input shapes except the batch dimension. "
+                "`model` must have known input shapes except the batch dimension to write "
+                "warm-up requests. "
                 f"Received: model input {name!r} with shape {shape}; build the model from "
                 "keras.Input(shape=...) with every non-batch dimension set"
             )

@@ -3,5 +3,30 @@
 from kerasdl.models.inception import googlenet
 from kerasdl.models.resnet import residual_cnn, resnet50
 from kerasdl.models.sliding_window import fc_to_conv
+from kerasdl.models.transfer import (
+    FeatureCache,
+    cache_features,
+    classifier_head,
+    graft,
+    load_backbone,
+    transfer_classifier,
+    unfreeze_top,
+)
+from kerasdl.models.tta import ensemble_predict, predict_ten_crop, ten_crop
 
-__all__ = ["fc_to_conv", "googlenet", "residual_cnn", "resnet50"]
+__all__ = [
+    "FeatureCache",
+    "cache_features",
+    "classifier_head",
+    "ensemble_predict",
+    "fc_to_conv",
+    "googlenet",
+    "graft",
+    "load_backbone",
+    "predict_ten_crop",
+    "residual_cnn",
+    "resnet50",
+    "ten_crop",
+    "transfer_classifier",
+    "unfreeze_top",
+]

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from kerasdl.layers import ConvBlock, IdentityBlock, InceptionModule, ResidualBlock
+from kerasdl.layers import (
+    ConvBlock,
+    IdentityBlock,
+    InceptionModule,
+    PCAColorAugmentation,
+    RandomColorShift,
+    ResidualBlock,
+)
 from tests.conformance.registry import Bad, Example, random_floats
+
+# ImageNet's RGB eigen-decomposition for [0, 1] pixels (as in fb.resnet.torch), so the
+# example needs no adapt().
+IMAGENET_EIGENVALUES = [0.2175, 0.0188, 0.0045]
+IMAGENET_EIGENVECTORS = [
+    [-0.5675, 0.7192, 0.4009],
+    [-0.5808, -0.0045, -0.8140],
+    [-0.5836, -0.6948, 0.4203],
+]
 
 EXAMPLES: list[Example] = [
     Example(
@@ -131,5 +147,74 @@ EXAMPLES: list[Example] = [
         device_ready=True,
         batch_statistics=True,
         id="InceptionModule-batch-norm",
+    ),
+    Example(
+        cls=PCAColorAugmentation,
+        kind="layer",
+        # stddev=0: the training path (draw, projection, clip) runs in every mode, but
+        # adds 0, because XLA draws other random numbers than TensorFlow from one seed.
+        kwargs={
+            "stddev": 0.0,
+            "eigenvalues": IMAGENET_EIGENVALUES,
+            "eigenvectors": IMAGENET_EIGENVECTORS,
+            "value_range": (-3.0, 3.0),
+            "seed": 1,
+        },
+        inputs=lambda: (random_floats(4, 6, 6, 3),),
+        bad=(
+            Bad(
+                ValueError,
+                r"`stddev` must be a finite float >= 0\.0\. Received: stddev=-1\.0",
+                kwargs={"stddev": -1.0},
+            ),
+            Bad(
+                ValueError,
+                r"`eigenvalues` and `eigenvectors` must be given together",
+                kwargs={"eigenvectors": None},
+            ),
+            Bad(
+                ValueError,
+                r"`inputs` must have 3 channels .*Received: inputs.shape=\(4, 6, 6, 4\)",
+                inputs=lambda: (random_floats(4, 6, 6, 4),),
+            ),
+            Bad(
+                ValueError,
+                r"`inputs` must have rank 3 .* or rank 4 .*Received: inputs.shape=\(4, 6\)",
+                inputs=lambda: (random_floats(4, 6),),
+            ),
+        ),
+        device_ready=True,
+        id="PCAColorAugmentation",
+    ),
+    Example(
+        cls=RandomColorShift,
+        kind="layer",
+        # max_delta=0 for the same reason as PCAColorAugmentation's stddev=0.
+        kwargs={"max_delta": (0.0, 0.0), "value_range": (-1.0, 1.0), "seed": 2},
+        inputs=lambda: (random_floats(4, 5, 5, 2),),
+        bad=(
+            Bad(
+                ValueError,
+                r"`max_delta` must be a finite float >= 0\.0\. Received: max_delta=-0\.5",
+                kwargs={"max_delta": -0.5},
+            ),
+            Bad(
+                ValueError,
+                r"`max_delta` must have one entry per channel \(2\)",
+                kwargs={"max_delta": (0.1, 0.1, 0.1)},
+            ),
+            Bad(
+                ValueError,
+                r"`value_range` must have low < high",
+                kwargs={"value_range": (1.0, 0.0)},
+            ),
+            Bad(
+                ValueError,
+                r"`inputs` must have rank 3 .*Received: inputs.shape=\(4, 1, 5, 5, 2\)",
+                inputs=lambda: (random_floats(4, 1, 5, 5, 2),),
+            ),
+        ),
+        device_ready=True,
+        id="RandomColorShift",
     ),
 ]

@@ -1,5 +1,6 @@
 """Tests for kerasdl.export.saved_model: TF Serving layout, signature, warm-up, atomicity."""
 
+import importlib
 import os
 
 import keras
@@ -10,6 +11,9 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from kerasdl.export import saved_model
 from kerasdl.layers import ResidualBlock
+
+# The package exports the function under the module's name; patch the module itself.
+saved_model_module = importlib.import_module("kerasdl.export.saved_model")
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +150,7 @@ def test_warmup_list_and_dict_inputs_for_a_multi_input_model(two_input_model, tm
 
 
 def test_failed_export_leaves_nothing_behind(image_model, tmp_path, monkeypatch):
-    def export_then_crash(self, filepath, **kwargs):
+    def export_then_crash(model, filepath):
         # A partial SavedModel, as a crash mid-write would leave it.
         with open(os.path.join(filepath, "saved_model.pb"), "wb") as f:
             f.write(b"partial")
@@ -156,7 +160,7 @@ def test_failed_export_leaves_nothing_behind(image_model, tmp_path, monkeypatch)
     saved_model(image_model, existing)
     missing = tmp_path / "missing" / "model"
     with monkeypatch.context() as patch:
-        patch.setattr(keras.Model, "export", export_then_crash)
+        patch.setattr(saved_model_module, "_write_inference_archive", export_then_crash)
         with pytest.raises(OSError, match="disk full"):
             saved_model(image_model, existing)
         with pytest.raises(OSError, match="disk full"):
@@ -232,7 +236,7 @@ def test_model_errors(tmp_path):
     inputs = keras.Input((None, 3), name="sequence")
     variable_length = keras.Model(inputs, keras.layers.GRU(2)(inputs))
     with pytest.raises(ValueError, match=r"known input shapes.*'sequence'.*\(None, None, 3\)"):
-        saved_model(variable_length, tmp_path)
+        saved_model(variable_length, tmp_path, warmup_inputs=np.zeros((1, 4, 3), "float32"))
     assert os.listdir(tmp_path) == []
 
     with pytest.raises(ValueError, match=r"`model` must be built"):
@@ -243,3 +247,29 @@ def test_model_errors(tmp_path):
     with pytest.raises(ValueError, match=r"`model_name` must be a non-empty str"):
         saved_model(dense, tmp_path, model_name="")
     assert os.listdir(tmp_path) == []
+
+
+def test_random_augmentation_layers_are_off_in_the_export(tmp_path):
+    # Keras' RandomFlip defaults to training=True when called without `training`; the
+    # exported signature must serve the inference-mode model.
+    inputs = keras.Input((6, 6, 1), name="image")
+    x = keras.layers.RandomFlip("horizontal_and_vertical", seed=0)(inputs)
+    model = keras.Model(inputs, keras.layers.Flatten()(x))
+    images = np.arange(4 * 36, dtype="float32").reshape(4, 6, 6, 1)
+    path = saved_model(model, tmp_path / "flip")
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    for _ in range(3):
+        (served,) = signature(image=tf.constant(images)).values()
+        np.testing.assert_array_equal(served.numpy(), images.reshape(4, -1))
+
+
+def test_variable_length_inputs_export_without_warmup(tmp_path):
+    inputs = keras.Input((None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(10, 3)(inputs)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(x))
+    path = saved_model(model, tmp_path / "text")
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    for length in (2, 7):
+        tokens = np.ones((1, length), "int32")
+        (served,) = signature(tokens=tf.constant(tokens)).values()
+        np.testing.assert_allclose(served.numpy(), model.predict(tokens, verbose=0), rtol=1e-6)
