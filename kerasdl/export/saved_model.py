@@ -39,6 +39,8 @@ def saved_model(
     version: int | None = None,
     warmup_inputs: Any = None,
     model_name: str = "model",
+    serving_fn: Any = None,
+    input_signature: Any = None,
 ) -> str:
     """Exports `model` as version `version` of a TF Serving model directory.
 
@@ -88,6 +90,12 @@ def saved_model(
             warms up the exact request shape single-example clients send.
         model_name: the `model_spec.name` of the warm-up requests; TF Serving's
             `MODEL_NAME`.
+        serving_fn: optional function to serve instead of the model itself, for a
+            signature that does more than call it (e.g. decode JPEG bytes first, see
+            `kerasdl.export.image_bytes_serving_fn`). It must only use `model`'s
+            variables, which are saved with it. Needs `input_signature`.
+        input_signature: the `tf.TensorSpec`s `serving_fn` takes (with names: they are the
+            signature's input names).
 
     Returns:
         The path of the version directory written, `base_dir/<version>`.
@@ -128,6 +136,20 @@ def saved_model(
         )
     if version is not None:
         check_positive_int("version", version)
+    if serving_fn is not None and not callable(serving_fn):
+        raise TypeError(f"`serving_fn` must be callable. Received: serving_fn={serving_fn!r}")
+    if (serving_fn is None) != (input_signature is None):
+        raise ValueError(
+            "`serving_fn` and `input_signature` must be given together. Received: "
+            f"serving_fn={serving_fn!r}, input_signature={input_signature!r}"
+        )
+    if input_signature is not None and not all(
+        isinstance(spec, tf.TensorSpec) for spec in input_signature
+    ):
+        raise TypeError(
+            "`input_signature` must be a list of tf.TensorSpec. "
+            f"Received: input_signature={input_signature!r}"
+        )
 
     base_dir = os.fspath(base_dir)
     created_base_dir = _prepare_base_dir(base_dir)
@@ -147,7 +169,7 @@ def saved_model(
         raise
 
     try:
-        _write_inference_archive(model, tmp_dir)
+        _write_inference_archive(model, tmp_dir, serving_fn, input_signature)
         signature = _read_serving_signature(tmp_dir)
         if warmup_inputs is not None:
             _check_known_shapes(signature)
@@ -167,7 +189,9 @@ def saved_model(
     return final_dir
 
 
-def _write_inference_archive(model: keras.Model, export_dir: str) -> None:
+def _write_inference_archive(
+    model: keras.Model, export_dir: str, serving_fn=None, input_signature=None
+) -> None:
     """Writes the SavedModel with a `serve` endpoint (and `serving_default` signature) that
     calls the model in inference mode.
 
@@ -175,6 +199,12 @@ def _write_inference_archive(model: keras.Model, export_dir: str) -> None:
     layers (RandomFlip, RandomCrop, ...) default to training=True, so their exports
     augment every request; here `training=False` is explicit.
     """
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    if serving_fn is not None:
+        archive.add_endpoint("serve", serving_fn, input_signature=list(input_signature))
+        archive.write_out(export_dir, verbose=False)
+        return
     specs, pack = _model_inputs(model)
     if specs[0].shape is None:
         raise ValueError(
@@ -189,8 +219,6 @@ def _write_inference_archive(model: keras.Model, export_dir: str) -> None:
     def serve(*inputs):
         return model(pack(inputs), training=False)
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
     archive.add_endpoint("serve", serve, input_signature=signature)
     archive.write_out(export_dir, verbose=False)
 
