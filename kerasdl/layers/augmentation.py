@@ -10,7 +10,8 @@ served graph. Compose them with Keras' own geometric layers (`keras.layers.Rando
 These layers augment only when called with `training=True` (as `fit` does). Keras' own
 random layers (Keras 3.15) augment whenever `training` is not given: `model(x)` and the
 `serve` endpoint of `model.export` flip and crop at random. Export models that contain
-them through an endpoint that passes `training=False` (`kerasdl.export.tflite` does).
+them through an endpoint that passes `training=False`, as `kerasdl.export.saved_model`
+and `kerasdl.export.tflite` do.
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""What every tutorial shares: the output folder, quick mode for tests, plotting set-up."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    """`--out DIR` (default outputs/) and `--quick` (tiny settings, used by the tests)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", default="outputs", help="folder for the PNG files")
+    parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    return args
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
