@@ -168,7 +168,7 @@ class IdentityBlock(_Bottleneck):
 
     >>> import numpy as np
     >>> block = IdentityBlock(3, filters=(4, 4, 16))
-    >>> block(np.zeros((1, 8, 8, 16), "float32")).shape
+    >>> tuple(block(np.zeros((1, 8, 8, 16), "float32")).shape)
     (1, 8, 8, 16)
 
     Reference:
@@ -219,7 +219,7 @@ class ConvBlock(_Bottleneck):
 
     >>> import numpy as np
     >>> block = ConvBlock(3, filters=(4, 4, 16), strides=2)
-    >>> block(np.zeros((1, 8, 8, 3), "float32")).shape
+    >>> tuple(block(np.zeros((1, 8, 8, 3), "float32")).shape)
     (1, 4, 4, 16)
 
     Reference:

@@ -49,7 +49,7 @@ class ResidualBlock(layers.Layer):
 
     >>> import numpy as np
     >>> block = ResidualBlock(filters=8, strides=2)
-    >>> block(np.zeros((2, 16, 16, 3), "float32")).shape
+    >>> tuple(block(np.zeros((2, 16, 16, 3), "float32")).shape)
     (2, 8, 8, 8)
 
     Reference:

@@ -150,7 +150,7 @@ def test_warmup_list_and_dict_inputs_for_a_multi_input_model(two_input_model, tm
 
 
 def test_failed_export_leaves_nothing_behind(image_model, tmp_path, monkeypatch):
-    def export_then_crash(model, filepath):
+    def export_then_crash(model, filepath, *serving):
         # A partial SavedModel, as a crash mid-write would leave it.
         with open(os.path.join(filepath, "saved_model.pb"), "wb") as f:
             f.write(b"partial")
