@@ -4,8 +4,18 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from kerasdl import data, distribute, export, layers, models, ops, plot  # noqa: E402
+from kerasdl import data, distribute, export, layers, losses, models, ops, plot  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "distribute", "export", "layers", "models", "ops", "plot", "__version__"]
+__all__ = [
+    "data",
+    "distribute",
+    "export",
+    "layers",
+    "losses",
+    "models",
+    "ops",
+    "plot",
+    "__version__",
+]

@@ -2,6 +2,7 @@
 
 from kerasdl.layers.augmentation import PCAColorAugmentation, RandomColorShift
 from kerasdl.layers.bottleneck import ConvBlock, IdentityBlock
+from kerasdl.layers.detection import YoloDecoder
 from kerasdl.layers.inception import InceptionModule
 from kerasdl.layers.residual import ResidualBlock
 
@@ -12,4 +13,5 @@ __all__ = [
     "PCAColorAugmentation",
     "RandomColorShift",
     "ResidualBlock",
+    "YoloDecoder",
 ]

@@ -13,6 +13,7 @@ from kerasdl.models.transfer import (
     unfreeze_top,
 )
 from kerasdl.models.tta import ensemble_predict, predict_ten_crop, ten_crop
+from kerasdl.models.yolo import yolo
 
 __all__ = [
     "FeatureCache",
@@ -29,4 +30,5 @@ __all__ = [
     "ten_crop",
     "transfer_classifier",
     "unfreeze_top",
+    "yolo",
 ]

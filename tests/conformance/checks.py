@@ -35,6 +35,19 @@ class Affine(keras.layers.Layer):
         return x * self.w + self.b
 
 
+@keras.saving.register_keras_serializable(package="kerasdl_tests")
+def per_example_mse(y_true, y_pred):
+    """Squared error averaged over every axis but the batch: one loss per example.
+
+    Keras' "mse" averages over the last axis only, so on a rank-1 output (e.g. a count per
+    image) it averages over the batch, and MirroredStrategy then adds the replicas' averages.
+    """
+    error = keras.ops.square(keras.ops.cast(y_pred, "float32") - keras.ops.cast(y_true, "float32"))
+    if len(error.shape) == 1:
+        return error
+    return keras.ops.mean(error, axis=tuple(range(1, len(error.shape))))
+
+
 def call_component(component, kind: str, args: tuple):
     """Calls a layer or a loss, or updates a metric and returns its result."""
     if kind == "metric":
@@ -46,7 +59,8 @@ def call_component(component, kind: str, args: tuple):
 def build_model(example: Example, component=None) -> tuple[keras.Model, tuple]:
     """A functional model around the component, and the (x, y) it trains on.
 
-    Layers: Input -> layer, trained towards fixed random targets with MSE.
+    Layers: Input -> layer, trained towards fixed random targets (one per output) with
+    `per_example_mse`.
     Losses and metrics: Input(y_pred) -> Affine, so the model's first prediction is the
     example's `y_pred`, compiled with the loss or the metric.
     """
@@ -56,8 +70,11 @@ def build_model(example: Example, component=None) -> tuple[keras.Model, tuple]:
         inputs = keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
         outputs = component(inputs)
         model = keras.Model(inputs, outputs)
-        y = np.random.default_rng(1).normal(size=(len(x), *outputs.shape[1:]))
-        return model, (x, y.astype("float32"))
+        rng = np.random.default_rng(1)
+        y = keras.tree.map_structure(
+            lambda o: rng.normal(size=(len(x), *o.shape[1:])).astype(o.dtype), outputs
+        )
+        return model, (x, y)
     y_true, y_pred = example.inputs()
     inputs = keras.Input(shape=y_pred.shape[1:], dtype="float32")
     model = keras.Model(inputs, Affine()(inputs))
@@ -68,15 +85,25 @@ def compile_model(model: keras.Model, example: Example, component=None, **kwargs
     component = component if component is not None else example.make()
     optimizer = keras.optimizers.SGD(learning_rate=0.05)
     if example.kind == "layer":
-        model.compile(optimizer=optimizer, loss="mse", **kwargs)
+        model.compile(optimizer=optimizer, loss=per_example_mse, **kwargs)
     elif example.kind == "loss":
         model.compile(optimizer=optimizer, loss=component, **kwargs)
     else:
         model.compile(optimizer=optimizer, loss=None, metrics=[component], **kwargs)
 
 
-def outputs_of(component, example: Example, args: tuple) -> np.ndarray:
-    return keras.ops.convert_to_numpy(call_component(component, example.kind, args))
+def outputs_of(component, example: Example, args: tuple):
+    """The component's outputs as numpy: one array, or a dict of them for a dict output."""
+    return keras.tree.map_structure(
+        keras.ops.convert_to_numpy, call_component(component, example.kind, args)
+    )
+
+
+def assert_close(actual, expected, **tolerances) -> None:
+    """np.testing.assert_allclose on one array or on each entry of equal structures."""
+    keras.tree.assert_same_structure(actual, expected)
+    for a, e in zip(keras.tree.flatten(actual), keras.tree.flatten(expected), strict=True):
+        np.testing.assert_allclose(a, e, **tolerances)
 
 
 # Clause 1: config and serialization ------------------------------------------------------
@@ -107,7 +134,7 @@ def check_config(example: Example) -> None:
     if example.kind == "layer":
         clone.build(args[0].shape)
         clone.set_weights(component.get_weights())
-    np.testing.assert_allclose(outputs_of(clone, example, args), expected, rtol=0, atol=0)
+    assert_close(outputs_of(clone, example, args), expected, rtol=0, atol=0)
 
 
 def check_keras_file(example: Example, tmp_path) -> None:
@@ -119,7 +146,7 @@ def check_keras_file(example: Example, tmp_path) -> None:
     path = os.fspath(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), prediction)
+    assert_close(loaded.predict(x, verbose=0), prediction, rtol=0, atol=0)
     if example.kind != "layer":
         after = loaded.evaluate(x, y, verbose=0, return_dict=True)
         assert after.keys() == before.keys(), (before, after)
@@ -187,7 +214,7 @@ def check_execution_modes(example: Example) -> None:
                         a, e, atol=example.atol, rtol=1e-5, err_msg=f"{mode}: weight {i}"
                     )
             else:
-                np.testing.assert_allclose(
+                assert_close(
                     actual, expected, atol=example.atol, rtol=1e-5, err_msg=f"{mode}: {key}"
                 )
 
@@ -210,10 +237,14 @@ def check_saved_model(example: Example, tmp_path) -> None:
     _, input_specs = signature.structured_input_signature
     assert len(input_specs) == 1, input_specs
     (name,) = input_specs
-    outputs = signature(**{name: tf.constant(x)})
+    outputs = {key: value.numpy() for key, value in signature(**{name: tf.constant(x)}).items()}
+    if isinstance(expected, dict):
+        # A dict-output model serves its outputs under the dict's keys.
+        assert_close(outputs, expected, atol=1e-6, rtol=1e-6)
+        return
     assert len(outputs) == 1, list(outputs)
     (actual,) = outputs.values()
-    np.testing.assert_allclose(actual.numpy(), expected, atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(actual, expected, atol=1e-6, rtol=1e-6)
 
 
 def check_tflite(example: Example, tmp_path) -> None:
@@ -224,4 +255,4 @@ def check_tflite(example: Example, tmp_path) -> None:
     assert not report.uses_flex, report.ops
     assert report.max_abs_diff <= example.tflite_atol, report
     runner = kerasdl.export.TFLiteModel(path)
-    np.testing.assert_allclose(runner(x), model.predict(x, verbose=0), atol=example.tflite_atol)
+    assert_close(runner(x), model.predict(x, verbose=0), atol=example.tflite_atol)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from kerasdl.data.detection import encode_yolo_targets, localization_target
 from kerasdl.layers import (
     ConvBlock,
     IdentityBlock,
@@ -9,7 +12,9 @@ from kerasdl.layers import (
     PCAColorAugmentation,
     RandomColorShift,
     ResidualBlock,
+    YoloDecoder,
 )
+from kerasdl.losses import LocalizationLoss, YoloLoss
 from tests.conformance.registry import Bad, Example, random_floats
 
 # ImageNet's RGB eigen-decomposition for [0, 1] pixels (as in fb.resnet.torch), so the
@@ -20,6 +25,38 @@ IMAGENET_EIGENVECTORS = [
     [-0.5808, -0.0045, -0.8140],
     [-0.5836, -0.6948, 0.4203],
 ]
+
+YOLO_ANCHORS = [[0.3, 0.3], [0.6, 0.2]]
+
+
+def yolo_targets():
+    """Four images' [4, 3, 3, 2, 7] targets (2 anchors, 2 classes), one to three objects."""
+    boxes = [
+        [[0.1, 0.2, 0.4, 0.5], [0.5, 0.1, 0.7, 0.8], [0, 0, 0, 0]],
+        [[0.0, 0.0, 0.3, 0.3], [0, 0, 0, 0], [0, 0, 0, 0]],
+        [[0.6, 0.6, 0.9, 0.95], [0.2, 0.3, 0.35, 0.9], [0.4, 0.4, 0.6, 0.6]],
+        [[0.45, 0.05, 0.55, 0.25], [0, 0, 0, 0], [0, 0, 0, 0]],
+    ]
+    classes = [[1, 0, -1], [0, -1, -1], [1, 1, 0], [0, -1, -1]]
+    return encode_yolo_targets(np.array(boxes), np.array(classes), 3, YOLO_ANCHORS, 2)
+
+
+def localization_targets():
+    """Four [5 + K + 2L] targets (K=3, L=1): two objects, two backgrounds."""
+    return localization_target(
+        np.array([[0.1, 0.2, 0.5, 0.6], [0, 0, 0, 0], [0.3, 0.3, 0.9, 0.7], [0, 0, 0, 0]]),
+        np.array([2, -1, 0, -1]),
+        3,
+        landmarks=np.array([[[0.3, 0.3]], [[0, 0]], [[0.5, 0.6]], [[0, 0]]]),
+    )
+
+
+def decoder_head():
+    """A [4, 3, 3, 2 * 7] head output with spread-out objectness logits."""
+    raw = random_floats(4, 3, 3, 2, 7, seed=3)
+    raw[..., 0] += np.linspace(-2, 2, 18).reshape(3, 3, 2)
+    return (raw.reshape(4, 3, 3, 14),)
+
 
 EXAMPLES: list[Example] = [
     Example(
@@ -216,5 +253,96 @@ EXAMPLES: list[Example] = [
         ),
         device_ready=True,
         id="RandomColorShift",
+    ),
+    Example(
+        cls=YoloLoss,
+        kind="loss",
+        kwargs={"anchors": YOLO_ANCHORS, "num_classes": 2},
+        inputs=lambda: (yolo_targets(), random_floats(4, 3, 3, 2, 7) * 0.5),
+        bad=(
+            Bad(
+                ValueError,
+                r"`anchors` must have shape \[A, 2\].*Received: anchors.shape=\(2,\)",
+                kwargs={"anchors": [0.3, 0.3]},
+            ),
+            Bad(ValueError, r"`lambda_noobj` must be >= 0", kwargs={"lambda_noobj": -1.0}),
+            Bad(
+                ValueError, r"`objectness_loss` must be one of", kwargs={"objectness_loss": "focal"}
+            ),
+            Bad(ValueError, r"`ignore_thresh` must be in \(0, 1\]", kwargs={"ignore_thresh": 0}),
+            Bad(
+                ValueError,
+                r"`y_pred` must have shape \[B, Sy, Sx, A, 5 \+ K\].*"
+                r"Received: y_pred.shape=\(4, 3, 3, 15\)",
+                inputs=lambda: (yolo_targets(), random_floats(4, 3, 3, 15)),
+            ),
+            Bad(
+                ValueError,
+                r"`y_true` must have shape \[B, Sy, Sx, A, 5 \+ K\].*"
+                r"Received: y_true.shape=\(4, 3, 3, 14\)",
+                inputs=lambda: (random_floats(4, 3, 3, 14), random_floats(4, 3, 3, 14)),
+            ),
+        ),
+        id="YoloLoss",
+    ),
+    Example(
+        cls=YoloLoss,
+        kind="loss",
+        kwargs={
+            "anchors": YOLO_ANCHORS,
+            "num_classes": 2,
+            "objectness_loss": "squared_error",
+            "ignore_thresh": 0.5,
+        },
+        inputs=lambda: (yolo_targets(), random_floats(4, 3, 3, 14) * 0.5),
+        id="YoloLoss-flat-head-squared-objectness-ignore",
+    ),
+    Example(
+        cls=LocalizationLoss,
+        kind="loss",
+        kwargs={"num_classes": 3, "num_landmarks": 1},
+        inputs=lambda: (localization_targets(), random_floats(4, 10)),
+        bad=(
+            Bad(ValueError, r"`num_classes` must be > 0", kwargs={"num_classes": 0}),
+            Bad(ValueError, r"`pc_loss` must be one of", kwargs={"pc_loss": "hinge"}),
+            Bad(
+                ValueError,
+                r"`y_pred` must have shape \[B, 5 \+ K \+ 2L\] = \[B, 10\].*"
+                r"Received: y_pred.shape=\(4, 8\)",
+                inputs=lambda: (localization_targets(), random_floats(4, 8)),
+            ),
+        ),
+        id="LocalizationLoss",
+    ),
+    Example(
+        cls=LocalizationLoss,
+        kind="loss",
+        kwargs={
+            "num_classes": 3,
+            "num_landmarks": 1,
+            "pc_loss": "logistic",
+            "class_loss": "softmax",
+        },
+        inputs=lambda: (localization_targets(), random_floats(4, 10)),
+        id="LocalizationLoss-logistic-softmax",
+    ),
+    Example(
+        cls=YoloDecoder,
+        kind="layer",
+        kwargs={"anchors": YOLO_ANCHORS, "num_classes": 2, "max_detections": 5},
+        inputs=decoder_head,
+        bad=(
+            Bad(ValueError, r"`anchors` must have shape \[A, 2\]", kwargs={"anchors": [[0.3]]}),
+            Bad(ValueError, r"`iou_threshold` must be in \[0, 1\]", kwargs={"iou_threshold": 1.5}),
+            Bad(ValueError, r"`max_detections` must be > 0", kwargs={"max_detections": 0}),
+            Bad(
+                ValueError,
+                r"`inputs` must have shape \[B, Sy, Sx, A, 5 \+ K\].*"
+                r"Received: inputs.shape=\(4, 3, 3, 13\)",
+                inputs=lambda: (random_floats(4, 3, 3, 13),),
+            ),
+        ),
+        device_ready=True,
+        id="YoloDecoder",
     ),
 ]
