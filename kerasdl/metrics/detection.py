@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import keras
@@ -15,8 +16,15 @@ from kerasdl._validation import check_one_of, check_positive_int
 # comparison against them rounds exactly as pycocotools' own comparisons do.
 COCO_IOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, round((0.95 - 0.5) / 0.05) + 1).tolist())
 RECALL_THRESHOLDS = tuple(np.linspace(0.0, 1.00, round((1.00 - 0.0) / 0.01) + 1).tolist())
+# Whether a recall of exactly j / 100 (as float64 division rounds it) reaches pycocotools'
+# threshold j; np.linspace rounds 10 of them above j / 100.
+_REACHES_OWN_THRESHOLD = tuple(
+    int(threshold <= j / 100) for j, threshold in enumerate(RECALL_THRESHOLDS)
+)
 # pycocotools divides by tp + fp + np.spacing(1).
 _PRECISION_EPS = float(np.spacing(1))
+_MAX_CAPACITY = 20_000_000
+_SMALLEST_PREFIX = 4096
 _PREDICTION_KEYS = ("boxes", "scores", "classes", "num_detections")
 
 
@@ -57,9 +65,11 @@ class MeanAveragePrecision(keras.metrics.Metric):
     each image, vectorised over the batch and the thresholds) and their score, class and
     TP flag at each threshold are appended to a buffer of `capacity` rows, with the
     number of ground-truth boxes per class; `result()` sorts the buffer and computes the
-    APs in the graph, at a cost proportional to `capacity * len(iou_thresholds)` (Keras
-    calls it after every step of `fit`/`evaluate`), so keep `capacity` near the number
-    of detections one evaluation holds. IoUs, recalls and precisions are float64, so that
+    APs in the graph. Keras calls `result()` after every step of `fit` and `evaluate`,
+    so it works on the shortest buffer prefix of `capacity / 4**k` rows (k >= 0, at
+    least 4096 rows) that holds the stored detections: its cost follows the number of
+    detections seen, within a factor 4, times `len(iou_thresholds)` (under XLA each
+    prefix length is compiled once). IoUs, recalls and precisions are float64, so that
     thresholds compare exactly as in pycocotools (XLA on TPU has no float64).
     Under a `tf.distribute` strategy, each replica gathers the rows of the whole global
     batch (`all_gather`, in replica order, which is batch order) and appends them, so
@@ -74,8 +84,8 @@ class MeanAveragePrecision(keras.metrics.Metric):
         ap_method: `"voc_all_point"` or `"coco_101"` (see above).
         max_detections: int, detections kept per image and class, highest scores first
             (pycocotools' `maxDets`, which it also applies per image and class).
-        capacity: int, detections the buffer holds across all batches since the last
-            `reset_state()`. Adding more raises (`ValueError` eagerly,
+        capacity: int (at most 20_000_000), detections the buffer holds across all
+            batches since the last `reset_state()`. Adding more raises (`ValueError` eagerly,
             `tf.errors.InvalidArgumentError` in a graph; under `jit_compile=True`, where
             XLA drops assertions, the extra detections are dropped and the next eager
             `result()`, as at the end of `evaluate`, raises). COCO val2017 with 100
@@ -143,6 +153,10 @@ class MeanAveragePrecision(keras.metrics.Metric):
         self.ap_method = check_one_of("ap_method", ap_method, ("voc_all_point", "coco_101"))
         self.max_detections = check_positive_int("max_detections", max_detections)
         self.capacity = check_positive_int("capacity", capacity)
+        if self.capacity > _MAX_CAPACITY:  # 100 * TP count stays within int32
+            raise ValueError(
+                f"`capacity` must be <= {_MAX_CAPACITY}. Received: capacity={capacity}"
+            )
         thresholds = COCO_IOU_THRESHOLDS if self.iou_thresholds == "coco" else self.iou_thresholds
         self.thresholds = tuple(thresholds)
         # Every replica holds the same rows (see update_state), so a cross-replica read
@@ -341,7 +355,7 @@ class MeanAveragePrecision(keras.metrics.Metric):
     def average_precisions(self):
         """AP of every class at every IoU threshold, float64 `(num_classes, thresholds)`,
         and a bool `(num_classes,)` that says which classes have ground truth."""
-        num_classes, capacity = self.num_classes, self.capacity
+        capacity = self.capacity
         stored = ops.convert_to_tensor(self.num_stored)
         _check(
             stored <= capacity,
@@ -350,6 +364,27 @@ class MeanAveragePrecision(keras.metrics.Metric):
         )
         table = ops.convert_to_tensor(self.detections)
         gt_counts = ops.convert_to_tensor(self.ground_truth_counts)
+        # The stored rows come first, so while they fit in a shorter prefix of the buffer
+        # the work can stop there: one branch per prefix length, static shapes in each
+        # (XLA compiles them all and runs one; a graph runs only one).
+        sizes = [capacity]
+        while sizes[-1] // 4 >= _SMALLEST_PREFIX:
+            sizes.append(sizes[-1] // 4)
+        sizes = sizes[::-1]
+        if len(sizes) == 1:
+            return self._average_precisions(table, stored, gt_counts), gt_counts > 0
+        branch = ops.sum(ops.cast(ops.convert_to_tensor(sizes[:-1]) < stored, "int32"))
+        ap = tf.switch_case(
+            branch,
+            [
+                functools.partial(self._average_precisions, table[:size], stored, gt_counts)
+                for size in sizes
+            ],
+        )
+        return ap, gt_counts > 0
+
+    def _average_precisions(self, table, stored, gt_counts):
+        num_classes, capacity = self.num_classes, table.shape[0]
         filled = ops.arange(capacity, dtype="int32") < stored
         classes = ops.where(filled, ops.cast(table[:, 1], "int32"), num_classes)
 
@@ -372,13 +407,13 @@ class MeanAveragePrecision(keras.metrics.Metric):
         tp64 = ops.cast(tp_count, "float64")
         detected = ops.cast(position + 1, "float64") + _PRECISION_EPS
         precision = tp64 / detected[:, None]
-        n_gt = ops.cast(tf.gather(ops.pad(gt_counts, [(0, 1)]), classes), "float64")
-        n_gt = ops.maximum(n_gt, 1.0)[:, None]  # classes without ground truth are dropped
+        # Classes without ground truth are dropped; 1 keeps their arithmetic finite.
+        n_gt = ops.maximum(tf.gather(ops.pad(gt_counts, [(0, 1)]), classes), 1)[:, None]
 
         if self.ap_method == "voc_all_point":
             # Sum over TPs of P*(i) / n_c: recall rises by 1 / n_c at each TP.
             envelope = _suffix_max_by_class(precision, classes)
-            area = ops.where(tp > 0, envelope / n_gt, 0.0)
+            area = ops.where(tp > 0, envelope / ops.cast(n_gt, "float64"), 0.0)
             ap = ops.segment_sum(area, classes, segments)[:num_classes]
         else:
             # P*(first i with R_i >= r) = max{P_i : R_i >= r}, as R grows with i. Rows
@@ -386,7 +421,7 @@ class MeanAveragePrecision(keras.metrics.Metric):
             # threshold r is the largest precision in the buckets b > r.
             buckets = len(RECALL_THRESHOLDS) + 1
             num_thresholds = len(self.thresholds)
-            reached = _count_reached(tp64 / n_gt)
+            reached = ops.minimum(_count_reached(tp_count, n_gt), buckets - 1)
             column = ops.arange(num_thresholds, dtype="int32")[None, :] * buckets
             segment = (classes * (num_thresholds * buckets))[:, None] + column + reached
             best = ops.segment_max(
@@ -398,7 +433,7 @@ class MeanAveragePrecision(keras.metrics.Metric):
             best = ops.maximum(best, 0.0)  # empty buckets; P* is 0 where R never gets
             envelope = _suffix_max(best)[..., 1:]
             ap = ops.mean(envelope, axis=-1)
-        return ap, gt_counts > 0
+        return ap
 
     def result(self):
         ap, has_gt = self.average_precisions()
@@ -582,12 +617,15 @@ def _suffix_max(values):
     return values
 
 
-def _count_reached(recall):
-    """How many of pycocotools' recall thresholds are <= each recall in [0, 1]."""
-    # Threshold r is r / 100 up to rounding, so only r0 = floor(100 * recall) and r0 + 1
-    # need an exact comparison; every threshold below r0 is reached, none above r0 + 1.
-    thresholds = ops.convert_to_tensor(RECALL_THRESHOLDS + (np.inf, np.inf), dtype="float64")
-    low = tf.clip_by_value(ops.cast(ops.floor(recall * 100.0), "int32"), 0, 100)
-    reached = ops.cast(tf.gather(thresholds, low) <= recall, "int32")
-    reached += ops.cast(tf.gather(thresholds, low + 1) <= recall, "int32")
-    return low + reached
+def _count_reached(tp_count, n_gt):
+    """How many of pycocotools' recall thresholds each recall R = tp_count / n_gt
+    reaches, with pycocotools' float64 comparisons, in integer arithmetic."""
+    scaled = tp_count * 100
+    low = scaled // n_gt
+    # Unless 100 * R is an integer j, R lies strictly between thresholds low and low + 1
+    # (far from both next to float rounding). When it is, R rounds to the double nearest
+    # j / 100, which np.linspace's threshold j exceeds for some j (0.35, 0.41, ...).
+    on_threshold = scaled - low * n_gt == 0
+    reaches_own = ops.convert_to_tensor(_REACHES_OWN_THRESHOLD, dtype=tp_count.dtype)
+    exact = tf.gather(reaches_own, ops.minimum(low, len(RECALL_THRESHOLDS) - 1))
+    return low + ops.where(on_threshold, exact, 1)

@@ -413,6 +413,28 @@ def test_streaming_equals_one_batch():
     assert float(streamed.result()) == pytest.approx(expected, abs=1e-4)
 
 
+def test_every_prefix_branch_gives_the_same_result():
+    # capacity 4 * 4096 computes on the first 4096 rows while they hold every detection,
+    # and on all rows after: the same numbers as a metric whose buffer is just big enough.
+    y_true, y_pred = random_dataset(800, 5, seed=12, max_detections=12)
+    stored = int((y_pred[..., 5] >= 0).sum())
+    assert stored > 4096
+    results = {}
+    for capacity in (4 * 4096, stored):
+        metric = MeanAveragePrecision(num_classes=5, capacity=capacity, **COCO_AP)
+        update = tf.function(metric.update_state)
+        update(y_true[:200], y_pred[:200])
+        assert int(metric.num_stored.numpy()) < 4096
+        results[capacity] = [float(metric.result())]
+        for start in range(200, 800, 200):
+            update(y_true[start : start + 200], y_pred[start : start + 200])
+        results[capacity].append(float(metric.result()))
+    assert results[4 * 4096] == results[stored]
+    first, last = results[stored]
+    assert first == pytest.approx(reference(y_true[:200], y_pred[:200], 5, COCO_AP)[0], abs=1e-4)
+    assert last == pytest.approx(reference(y_true, y_pred, 5, COCO_AP)[0], abs=1e-4)
+
+
 def test_reset_state_forgets_everything():
     y_true, y_pred = random_dataset(10, 2, seed=4)
     metric = metric_result(y_true, y_pred, num_classes=2, **VOC_AP)
@@ -495,12 +517,14 @@ def test_model_evaluate_under_mirrored_strategy_matches_pycocotools():
 
 def test_recall_threshold_counts_round_as_pycocotools():
     # R = m / n compared with np.linspace(0, 1, 101) in float64, including the exact
-    # fractions (7 / 100, 29 / 100, ...) where the rounding of both sides decides.
+    # fractions (35 / 100, 41 / 100, ...) where the rounding of both sides decides.
     from kerasdl.metrics.detection import RECALL_THRESHOLDS, _count_reached
 
-    recall = np.array([m / n for n in range(1, 301) for m in range(n + 1)])
-    expected = np.searchsorted(np.linspace(0.0, 1.00, 101), recall, side="right")
-    np.testing.assert_array_equal(_count_reached(tf.constant(recall)).numpy(), expected)
+    pairs = np.array([(m, n) for n in range(1, 401) for m in range(n + 1)], "int32")
+    expected = np.searchsorted(np.linspace(0.0, 1.00, 101), pairs[:, 0] / pairs[:, 1], side="right")
+    got = _count_reached(tf.constant(pairs[:, 0]), tf.constant(pairs[:, 1]))
+    np.testing.assert_array_equal(got.numpy(), expected)
+    assert (expected[pairs[:, 0] * 100 == 35 * pairs[:, 1]] == 35).all()  # not 36
     np.testing.assert_array_equal(RECALL_THRESHOLDS, np.linspace(0.0, 1.00, 101))
     np.testing.assert_array_equal(COCO_IOU_THRESHOLDS, np.linspace(0.5, 0.95, 10))
 
@@ -535,6 +559,7 @@ def test_config_round_trip():
         ({"ap_method": "11_point"}, ValueError, r"`ap_method` must be one of"),
         ({"max_detections": 0}, ValueError, r"`max_detections` must be > 0"),
         ({"capacity": -1}, ValueError, r"`capacity` must be > 0"),
+        ({"capacity": 10**9}, ValueError, r"`capacity` must be <= 20000000"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, error, match):
