@@ -1,5 +1,7 @@
 """Pure tensor and shape math, with no Keras objects."""
 
+from kerasdl.ops.boxes import BOX_FORMATS, convert_boxes, elementwise_iou, iou
 from kerasdl.ops.conv_arithmetic import conv_multiplications, conv_output_size
 
 __all__ = ["conv_multiplications", "conv_output_size"]
+__all__ += ["BOX_FORMATS", "convert_boxes", "elementwise_iou", "iou"]
