@@ -25,7 +25,9 @@ _REACHES_OWN_THRESHOLD = tuple(
 _PRECISION_EPS = float(np.spacing(1))
 _MAX_CAPACITY = 20_000_000
 _SMALLEST_PREFIX = 4096
+# Dict detections: short names, or the TF Object Detection API's (YoloDecoder's).
 _PREDICTION_KEYS = ("boxes", "scores", "classes", "num_detections")
+_DETECTION_API_KEYS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -102,9 +104,13 @@ class MeanAveragePrecision(keras.metrics.Metric):
             `(ymin, xmin, ymax, xmax, score, class)` where rows with class < 0 are
             padding (the score does not mark padding: a score of 0 is a detection), or a
             dict `{"boxes": (batch, n, 4), "scores": (batch, n), "classes": (batch, n),
-            "num_detections": (batch,)}` (the TF Object Detection API's decoder output,
-            with 0-based classes) where rows at or beyond `num_detections` are padding.
-            Boxes are corners in "yxyx" order, in pixels or normalised (IoU is the same).
+            "num_detections": (batch,)}`, also with the TF Object Detection API's names
+            "detection_boxes", "detection_scores", "detection_classes" that
+            `kerasdl.layers.YoloDecoder` outputs (0-based classes), where rows at or
+            beyond `num_detections`, or with class < 0, are padding. `compile(metrics=...)`
+            hands a metric one output tensor, so there use the packed form; the dict form
+            is for calling `update_state` on a decoder's outputs. Boxes are corners in
+            "yxyx" order, in pixels or normalised (IoU is the same either way).
         sample_weight: not supported (a weight per image has no meaning for AP); anything
             but `None` raises `ValueError`.
 
@@ -220,15 +226,13 @@ class MeanAveragePrecision(keras.metrics.Metric):
 
     def _predictions(self, y_pred):
         if isinstance(y_pred, dict):
-            if set(y_pred) != set(_PREDICTION_KEYS):
+            names = [k for k in (_PREDICTION_KEYS, _DETECTION_API_KEYS) if set(k) == set(y_pred)]
+            if not names:
                 raise ValueError(
-                    f"`y_pred` as a dict must have exactly the keys {_PREDICTION_KEYS}. "
-                    f"Received: y_pred.keys()={tuple(sorted(y_pred))}"
+                    f"`y_pred` as a dict must have exactly the keys {_PREDICTION_KEYS} or "
+                    f"{_DETECTION_API_KEYS}. Received: y_pred.keys()={tuple(sorted(y_pred))}"
                 )
-            boxes = ops.convert_to_tensor(y_pred["boxes"])
-            scores = ops.convert_to_tensor(y_pred["scores"])
-            classes = ops.convert_to_tensor(y_pred["classes"])
-            count = ops.convert_to_tensor(y_pred["num_detections"])
+            boxes, scores, classes, count = (ops.convert_to_tensor(y_pred[k]) for k in names[0])
             shapes = {
                 k: tuple(v.shape)
                 for k, v in zip(_PREDICTION_KEYS, (boxes, scores, classes, count), strict=True)

@@ -375,9 +375,30 @@ def test_dict_predictions_equal_packed_predictions():
         "classes": np.where(dense[..., 5] < 0, 0, dense[..., 5]).astype("int32"),
         "num_detections": (dense[..., 5] >= 0).sum(axis=1).astype("int32"),
     }
-    from_dict = MeanAveragePrecision(num_classes=3, **COCO_AP)
-    from_dict.update_state(y_true, as_dict)
-    assert float(from_dict.result()) == pytest.approx(float(packed.result()), abs=1e-7)
+    api_names = {
+        "detection_boxes": as_dict["boxes"],
+        "detection_scores": as_dict["scores"],
+        "detection_classes": as_dict["classes"],
+        "num_detections": as_dict["num_detections"],
+    }
+    for detections in (as_dict, api_names):
+        from_dict = MeanAveragePrecision(num_classes=3, **COCO_AP)
+        from_dict.update_state(y_true, detections)
+        assert float(from_dict.result()) == float(packed.result())
+
+
+def test_yolo_decoder_outputs_feed_the_metric():
+    from kerasdl.layers import YoloDecoder
+
+    raw = np.full((2, 2, 2, 1, 7), -8.0, "float32")  # one object of class 1 per image
+    raw[:, 1, 0, 0, :5] = [8.0, 0.0, 0.0, 0.0, 0.0]
+    raw[:, 1, 0, 0, 5:] = [0.0, 9.0]
+    decoded = YoloDecoder([[0.5, 0.25]], num_classes=2, max_detections=3)(raw)
+    box_found = decoded["detection_boxes"][0, 0].numpy()
+    y_true = np.array([[[*box_found, 1]], [[*(box_found + [0, 0.25, 0, 0.25]), 1]]], "float32")
+    metric = MeanAveragePrecision(num_classes=2)
+    metric.update_state(y_true, decoded)  # image 2's box is off by half its width: FP
+    np.testing.assert_allclose(metric.per_class_ap().numpy(), [-1, 0.5])
 
 
 # Random data ----------------------------------------------------------------------------
