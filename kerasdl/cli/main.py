@@ -1,7 +1,7 @@
 """The `kerasdl` command line.
 
 Usage:
-    kerasdl demo [--out=saved_models] [--epochs=20] [--seed=0]
+    kerasdl demo [--task=detection|digits] [--out=saved_models] [--epochs=N] [--seed=0]
 """
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", "saved_models", "Directory for exports and pictures.")
-flags.DEFINE_integer("epochs", 20, "Training epochs.")
+flags.DEFINE_enum(
+    "task",
+    "detection",
+    ["detection", "digits"],
+    "Which demo: the shapes detector (main demo) or the residual CNN on digits.",
+)
+flags.DEFINE_integer("epochs", None, "Training epochs (default: 20 for either demo).")
+flags.DEFINE_integer("num_train", 2000, "Training images of the detection demo.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
 
 COMMANDS = {
-    "demo": "train, evaluate and export a residual CNN on built-in digits",
+    "demo": "train, evaluate and export a detector (or --task=digits: a classifier)",
 }
 
 
@@ -38,11 +45,18 @@ def main(argv: list[str]) -> int:
     if rest:
         print(f"kerasdl {command}: unexpected arguments {rest}", file=sys.stderr)
         return 2
-    if command == "demo":
+    if command == "demo" and FLAGS.task == "digits":
         from kerasdl.cli.demo import REQUIRED_ACCURACY, run_digits_demo
 
-        result = run_digits_demo(FLAGS.out, epochs=FLAGS.epochs, seed=FLAGS.seed)
+        result = run_digits_demo(FLAGS.out, epochs=FLAGS.epochs or 20, seed=FLAGS.seed)
         return 0 if result["test_accuracy"] >= REQUIRED_ACCURACY else 1
+    if command == "demo":
+        from kerasdl.cli.detection_demo import REQUIRED_MAP50, run_detection_demo
+
+        result = run_detection_demo(
+            FLAGS.out, epochs=FLAGS.epochs or 20, num_train=FLAGS.num_train, seed=FLAGS.seed
+        )
+        return 0 if result["map50"] >= REQUIRED_MAP50 else 1
     return 2
 
 

@@ -1,5 +1,6 @@
 """Pictures of results, written as PNG files (matplotlib, no screen needed)."""
 
+from kerasdl.plot.detection import draw_detections
 from kerasdl.plot.images import image_grid
 
-__all__ = ["image_grid"]
+__all__ = ["draw_detections", "image_grid"]
