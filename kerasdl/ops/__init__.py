@@ -2,6 +2,8 @@
 
 from kerasdl.ops.boxes import BOX_FORMATS, convert_boxes, elementwise_iou, iou
 from kerasdl.ops.conv_arithmetic import conv_multiplications, conv_output_size
+from kerasdl.ops.nms import batched_non_max_suppression, class_agnostic_nms, non_max_suppression
 
 __all__ = ["conv_multiplications", "conv_output_size"]
 __all__ += ["BOX_FORMATS", "convert_boxes", "elementwise_iou", "iou"]
+__all__ += ["batched_non_max_suppression", "class_agnostic_nms", "non_max_suppression"]
