@@ -2,6 +2,7 @@
 
 Usage:
     kerasdl demo [--task=detection|digits] [--out=saved_models] [--epochs=N] [--seed=0]
+    kerasdl detect --model=saved_models/shapes_detector image.png [--out=boxes.png]
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import sys
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("out", "saved_models", "Directory for exports and pictures.")
+flags.DEFINE_string(
+    "out", None, "demo: directory for exports (saved_models); detect: PNG with the boxes."
+)
+flags.DEFINE_string("model", None, "detect: a .tflite file or a (TF Serving) SavedModel dir.")
+flags.DEFINE_list(
+    "class_names", ["circle", "square", "triangle"], "detect: names of the class ids."
+)
+flags.DEFINE_float("min_score", 0.3, "detect: smallest score printed and drawn.")
 flags.DEFINE_enum(
     "task",
     "detection",
@@ -24,6 +32,7 @@ flags.DEFINE_integer("seed", 0, "Random seed.")
 
 COMMANDS = {
     "demo": "train, evaluate and export a detector (or --task=digits: a classifier)",
+    "detect": "run an exported detector on an image file",
 }
 
 
@@ -42,19 +51,36 @@ def main(argv: list[str]) -> int:
         print(f"kerasdl: expected a command, got {got}.\n\n{usage()}", file=sys.stderr)
         return 2
     command, rest = argv[1], argv[2:]
+    if command == "detect":
+        from kerasdl.cli.detect import run_detect
+
+        if len(rest) != 1 or not FLAGS.model:
+            print("usage: kerasdl detect --model=MODEL IMAGE [--out=boxes.png]", file=sys.stderr)
+            return 2
+        try:
+            run_detect(FLAGS.model, rest[0], FLAGS.out, tuple(FLAGS.class_names), FLAGS.min_score)
+        except ValueError as error:
+            print(f"kerasdl detect: {error}", file=sys.stderr)
+            return 2
+        return 0
     if rest:
         print(f"kerasdl {command}: unexpected arguments {rest}", file=sys.stderr)
         return 2
     if command == "demo" and FLAGS.task == "digits":
         from kerasdl.cli.demo import REQUIRED_ACCURACY, run_digits_demo
 
-        result = run_digits_demo(FLAGS.out, epochs=FLAGS.epochs or 20, seed=FLAGS.seed)
+        result = run_digits_demo(
+            FLAGS.out or "saved_models", epochs=FLAGS.epochs or 20, seed=FLAGS.seed
+        )
         return 0 if result["test_accuracy"] >= REQUIRED_ACCURACY else 1
     if command == "demo":
         from kerasdl.cli.detection_demo import REQUIRED_MAP50, run_detection_demo
 
         result = run_detection_demo(
-            FLAGS.out, epochs=FLAGS.epochs or 20, num_train=FLAGS.num_train, seed=FLAGS.seed
+            FLAGS.out or "saved_models",
+            epochs=FLAGS.epochs or 20,
+            num_train=FLAGS.num_train,
+            seed=FLAGS.seed,
         )
         return 0 if result["map50"] >= REQUIRED_MAP50 else 1
     return 2
