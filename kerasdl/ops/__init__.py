@@ -1,5 +1,6 @@
 """Pure tensor and shape math, with no Keras objects."""
 
+from kerasdl.ops.anchors import kmeans_anchors
 from kerasdl.ops.boxes import BOX_FORMATS, convert_boxes, elementwise_iou, iou
 from kerasdl.ops.conv_arithmetic import conv_multiplications, conv_output_size
 from kerasdl.ops.nms import batched_non_max_suppression, class_agnostic_nms, non_max_suppression
@@ -7,3 +8,4 @@ from kerasdl.ops.nms import batched_non_max_suppression, class_agnostic_nms, non
 __all__ = ["conv_multiplications", "conv_output_size"]
 __all__ += ["BOX_FORMATS", "convert_boxes", "elementwise_iou", "iou"]
 __all__ += ["batched_non_max_suppression", "class_agnostic_nms", "non_max_suppression"]
+__all__ += ["kmeans_anchors"]
