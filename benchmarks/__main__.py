@@ -9,7 +9,7 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-BENCHMARKS = ["resnet50"]
+BENCHMARKS = ["resnet50", "map"]
 
 
 def main(argv: list[str]) -> int:

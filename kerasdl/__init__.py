@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from kerasdl import data, distribute, export, layers, losses, models, ops, plot  # noqa: E402
+from kerasdl import data, distribute, export, layers, losses, metrics, models, ops, plot  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -14,6 +14,7 @@ __all__ = [
     "export",
     "layers",
     "losses",
+    "metrics",
     "models",
     "ops",
     "plot",

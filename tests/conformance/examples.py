@@ -15,6 +15,7 @@ from kerasdl.layers import (
     YoloDecoder,
 )
 from kerasdl.losses import LocalizationLoss, YoloLoss
+from kerasdl.metrics import MeanAveragePrecision
 from tests.conformance.registry import Bad, Example, random_floats
 
 # ImageNet's RGB eigen-decomposition for [0, 1] pixels (as in fb.resnet.torch), so the
@@ -56,6 +57,25 @@ def decoder_head():
     raw = random_floats(4, 3, 3, 2, 7, seed=3)
     raw[..., 0] += np.linspace(-2, 2, 18).reshape(3, 3, 2)
     return (raw.reshape(4, 3, 3, 14),)
+
+
+def detection_example():
+    """Ground truth (4, 3, 5) with a padding row per image; detections (4, 6, 6): a
+    jittered copy of every box (padding copies stay padding) and 3 false positives."""
+    rng = np.random.default_rng(0)
+    corner = rng.uniform(0, 50, size=(4, 3, 2))
+    boxes = np.concatenate([corner, corner + rng.uniform(10, 30, size=(4, 3, 2))], axis=-1)
+    classes = rng.integers(0, 3, size=(4, 3, 1))
+    classes[:, 2] = -1
+    scores = rng.uniform(0.1, 1.0, size=(4, 6, 1))
+    hits = np.concatenate(
+        [boxes + rng.normal(scale=2.0, size=boxes.shape), scores[:, :3], classes], axis=-1
+    )
+    misses = np.concatenate(
+        [boxes + 40.0, scores[:, 3:], rng.integers(0, 3, size=(4, 3, 1))], axis=-1
+    )
+    y_true = np.concatenate([boxes, classes], axis=-1).astype("float32")
+    return y_true, np.concatenate([hits, misses], axis=1).astype("float32")
 
 
 EXAMPLES: list[Example] = [
@@ -344,5 +364,46 @@ EXAMPLES: list[Example] = [
         ),
         device_ready=True,
         id="YoloDecoder",
+    ),
+    Example(
+        cls=MeanAveragePrecision,
+        kind="metric",
+        kwargs={"num_classes": 3, "iou_thresholds": (0.5, 0.75), "capacity": 64},
+        inputs=detection_example,
+        bad=(
+            Bad(
+                ValueError,
+                r"`num_classes` must be > 0\. Received: num_classes=0",
+                kwargs={"num_classes": 0},
+            ),
+            Bad(
+                ValueError,
+                r"`iou_thresholds` must be in \(0, 1\)\. Received: iou_thresholds=\(0\.5, 1\.0\)",
+                kwargs={"iou_thresholds": (0.5, 1.0)},
+            ),
+            Bad(ValueError, r"`ap_method` must be one of", kwargs={"ap_method": "11_point"}),
+            Bad(
+                ValueError,
+                r"`y_true` must have shape \(batch, max_boxes, 5\).*"
+                r"Received: y_true.shape=\(4, 3, 4\)",
+                inputs=lambda: (detection_example()[0][..., :4], detection_example()[1]),
+            ),
+            Bad(
+                ValueError,
+                r"`y_pred` must have shape \(batch, max_detections, 6\).*"
+                r"Received: y_pred.shape=\(4, 6, 5\)",
+                inputs=lambda: (detection_example()[0], detection_example()[1][..., :5]),
+            ),
+            Bad(
+                ValueError,
+                r"same batch size.*y_true batch=2, y_pred batch=4",
+                inputs=lambda: (detection_example()[0][:2], detection_example()[1]),
+            ),
+            Bad(
+                ValueError,
+                r"`sample_weight` is not supported",
+                inputs=lambda: (*detection_example(), np.ones(4)),
+            ),
+        ),
     ),
 ]
