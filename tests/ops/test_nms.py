@@ -202,7 +202,6 @@ def test_deep_candidate_lists_use_every_sorting_stage():
     np.testing.assert_array_equal(indices.numpy()[: int(count)], expected)
 
 
-@pytest.mark.parametrize("tile", [3, 32])
 def dense_problem(rng, n):
     """Near-duplicates with tied scores and zero-area boxes: few boxes survive each chunk,
     so the greedy pass crosses several top_k chunk boundaries, often inside a run of
@@ -231,6 +230,7 @@ def test_chunk_boundaries_inside_runs_of_ties(iou_threshold):
         np.testing.assert_array_equal(indices[p, : counts[p]], expected, err_msg=f"problem {p}")
 
 
+@pytest.mark.parametrize("tile", [3, 32])
 def test_xla_and_graph_with_dynamic_shapes(tile):
     rng = np.random.default_rng(tile)
     boxes = np.stack([random_problem(rng, 200, ties=True)[0] for _ in range(4)])
