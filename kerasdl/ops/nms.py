@@ -32,10 +32,12 @@ TFLite: `tf.image.non_max_suppression`, `_padded` and `_with_scores` convert to 
 NON_MAX_SUPPRESSION_V4 / V5 kernels, while `tf.image.combined_non_max_suppression` has no
 builtin and needs Flex (select TF) ops, which most device runtimes do not ship. The
 builtin-only route for multi-class detection is `class_agnostic_nms`: each box's best class
-score, then one NON_MAX_SUPPRESSION_V4 per image. `batched_non_max_suppression` (per-class)
-also converts with builtins only when its input shapes are static (it becomes WHILE,
-TOPK_V2, SCATTER_ND, BATCH_MATMUL and elementwise ops; tested to give the same detections
-in LiteRT), at the cost of a loop the delegates do not accelerate.
+score, then one NON_MAX_SUPPRESSION_V4 per image (TFLite's kernel visits tied scores in no
+fixed order and mishandles zero-area boxes; `class_agnostic_nms` works around both).
+`batched_non_max_suppression` (per-class) also converts with builtins only when its input
+shapes are static: it becomes WHILE, TOPK_V2, GATHER_ND, SCATTER_ND, BATCH_MATMUL and
+elementwise ops, tested to give the same detections in LiteRT, at the cost of a loop that
+the delegates do not accelerate.
 """
 
 from __future__ import annotations
@@ -157,8 +159,12 @@ def _greedy_nms(
     iou_threshold: float,
     score_threshold: float,
     tile_size: int,
+    problems_per_box_set: int = 1,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Greedy NMS of P independent problems: boxes `[P, N, 4]`, scores `[P, N]`.
+    """Greedy NMS of P independent problems: scores `[P, N]` over boxes `[G, N, 4]`.
+
+    Problem p uses box set `p // problems_per_box_set` (G * problems_per_box_set = P), so
+    the classes of an image share its boxes without copying them C times.
 
     Returns the selected box indices `[P, max_output_size]` (int32, in selection order,
     zero-padded) and how many are valid `[P]` (int32).
@@ -200,6 +206,7 @@ def _greedy_nms(
     positions = tf.range(tile)
     later = positions[:, None] < positions[None, :]  # i < j: i is visited before j
     problem_ids = tf.broadcast_to(tf.range(num_problems)[:, None], [num_problems, tile])
+    box_set_ids = problem_ids // problems_per_box_set
 
     def run_tiles(order, limit, count, selected, selected_index):
         """Greedy pass over `order` [P, L] (sorted candidates; the first `limit` real)."""
@@ -214,7 +221,7 @@ def _greedy_nms(
 
         def body(t, count, selected, selected_index):
             current_index = tf.gather(order, t, axis=1)  # [P, T]
-            current = tf.gather(boxes, current_index, batch_dims=1)  # [P, T, 5]
+            current = tf.gather_nd(boxes, tf.stack([box_set_ids, current_index], axis=-1))
             candidates = tf.expand_dims(t * tile + positions, 0) < tf.expand_dims(limit, 1)
             # One IoU block against the selected boxes and the tile itself. Selected
             # slots not yet filled hold zeros: zero area, so they suppress nothing.
@@ -470,19 +477,20 @@ array([3], dtype=int32))
         scores = tf.pad(scores, [[0, 0], [0, 1], [0, 0]], constant_values=float("-inf"))
     batch, num_boxes = tf.shape(scores)[0], tf.shape(scores)[1]
 
-    if boxes.shape.rank == 4 and boxes.shape[2] != 1:
-        per_problem_boxes = tf.transpose(boxes, [0, 2, 1, 3])  # [B, C, N, 4]
+    per_class_boxes = boxes.shape.rank == 4 and boxes.shape[2] != 1
+    if per_class_boxes:
+        box_sets = tf.reshape(tf.transpose(boxes, [0, 2, 1, 3]), [-1, num_boxes, 4])  # B * C
     else:
-        shared = tf.reshape(boxes, [batch, 1, num_boxes, 4])
-        per_problem_boxes = tf.broadcast_to(shared, [batch, num_classes, num_boxes, 4])
+        box_sets = tf.reshape(boxes, [batch, num_boxes, 4])  # shared by the C classes
     class_scores = tf.transpose(scores, [0, 2, 1])  # [B, C, N]
     index, count = _greedy_nms(
-        tf.reshape(per_problem_boxes, [-1, num_boxes, 4]),
+        box_sets,
         tf.reshape(class_scores, [-1, num_boxes]),
         per_class,
         iou_threshold,
         score_threshold,
         tile_size,
+        problems_per_box_set=1 if per_class_boxes else num_classes,
     )
     index = tf.reshape(index, [batch, num_classes, per_class])
     count = tf.reshape(count, [batch, num_classes])
@@ -498,8 +506,11 @@ array([3], dtype=int32))
     classes = flat // per_class
     box_index = tf.gather(tf.reshape(index, [batch, -1]), flat, batch_dims=1)
     out_scores = tf.gather(tf.reshape(picked_scores, [batch, -1]), flat, batch_dims=1)
-    out_boxes = tf.gather(tf.transpose(per_problem_boxes, [0, 2, 1, 3]), box_index, batch_dims=1)
-    out_boxes = tf.gather(out_boxes, classes, axis=2, batch_dims=2)  # [B, k, 4]
+    if per_class_boxes:
+        out_boxes = tf.gather(boxes, box_index, batch_dims=1)  # [B, k, C, 4]
+        out_boxes = tf.gather(out_boxes, classes, axis=2, batch_dims=2)  # [B, k, 4]
+    else:
+        out_boxes = tf.gather(tf.reshape(boxes, [batch, num_boxes, 4]), box_index, batch_dims=1)
 
     num_detections = tf.minimum(tf.reduce_sum(count, axis=1), max_total_size)
     valid = tf.range(k)[None, :] < num_detections[:, None]
