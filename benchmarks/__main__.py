@@ -9,7 +9,7 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-BENCHMARKS = ["resnet50", "map"]
+BENCHMARKS = ["resnet50", "nms", "map"]
 
 
 def main(argv: list[str]) -> int:
