@@ -139,8 +139,9 @@ def run_detection_demo(
         os.path.join(out_dir, "shapes_detections.png"),
         CLASSES,
         true_boxes=test_boxes[:12],
-        title=f"kerasdl yolo on test shapes: mAP@0.5 {scores['map50']:.3f} "
-        "(dashed white: ground truth)",
+        title=f"kerasdl yolo on test shapes: mAP@0.5 {scores['map50']:.3f}; detections with "
+        "score >= 0.3, dashed white: ground truth",
+        min_score=0.3,
     )
     print(f"detections drawn: {picture}")
 

@@ -18,6 +18,7 @@ def draw_detections(
     true_boxes: np.ndarray | None = None,
     columns: int = 4,
     title: str | None = None,
+    min_score: float = 0.0,
 ) -> str:
     """Draws each image with its detections: a box, the class name and the score.
 
@@ -32,6 +33,8 @@ def draw_detections(
             (all-zero rows are padding).
         columns: images per row.
         title: optional figure title.
+        min_score: detections scoring below it are not drawn (mAP wants every
+            detection, a reader only the confident ones).
 
     Returns:
         The path written.
@@ -80,6 +83,8 @@ def draw_detections(
                         )
                     )
         for j in range(int(detections["num_detections"][i])):
+            if detections["detection_scores"][i, j] < min_score:
+                continue
             y0, x0, y1, x1 = detections["detection_boxes"][i, j]
             cls = int(detections["detection_classes"][i, j])
             color = PALETTE[cls % len(PALETTE)]
