@@ -6,6 +6,7 @@ import keras
 from keras import layers
 
 from kerasdl._validation import check_greater, check_in_range, check_int_tuple, check_rank
+from kerasdl.ops.conv_arithmetic import conv_output_size
 
 
 class _Bottleneck(layers.Layer):
@@ -104,14 +105,10 @@ class _Bottleneck(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-
-        def shrink(n, s):
-            return None if n is None else -(-n // s)
-
         return (
             batch,
-            shrink(height, self.strides[0]),
-            shrink(width, self.strides[1]),
+            None if height is None else conv_output_size(height, 1, "same", self.strides[0]),
+            None if width is None else conv_output_size(width, 1, "same", self.strides[1]),
             self.filters[2],
         )
 

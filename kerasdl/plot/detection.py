@@ -63,41 +63,35 @@ def draw_detections(
     detections = {k: np.asarray(v) for k, v in detections.items()}
     n, height, width, _ = images.shape
     rows = -(-n // columns)
+
+    def box_patch(box, color, **style):
+        # Pixel centres sit at integer coordinates, so a box edge is half a pixel out.
+        y0, x0, y1, x1 = box
+        return Rectangle(
+            (x0 * width - 0.5, y0 * height - 0.5),
+            (x1 - x0) * width,
+            (y1 - y0) * height,
+            fill=False,
+            edgecolor=color,
+            **style,
+        )
+
     fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for i, ax in enumerate(axes.ravel()[:n]):
         ax.imshow(np.clip(images[i], 0, 1))
         if true_boxes is not None:
-            for y0, x0, y1, x1 in np.asarray(true_boxes[i]):
-                if y1 > y0 and x1 > x0:
-                    ax.add_patch(
-                        Rectangle(
-                            (x0 * width - 0.5, y0 * height - 0.5),
-                            (x1 - x0) * width,
-                            (y1 - y0) * height,
-                            fill=False,
-                            edgecolor="white",
-                            linestyle="--",
-                            linewidth=1,
-                        )
-                    )
+            for box in np.asarray(true_boxes[i]):
+                if box[2] > box[0] and box[3] > box[1]:
+                    ax.add_patch(box_patch(box, color="white", linestyle="--", linewidth=1))
         for j in range(int(detections["num_detections"][i])):
             if detections["detection_scores"][i, j] < min_score:
                 continue
             y0, x0, y1, x1 = detections["detection_boxes"][i, j]
             cls = int(detections["detection_classes"][i, j])
             color = PALETTE[cls % len(PALETTE)]
-            ax.add_patch(
-                Rectangle(
-                    (x0 * width - 0.5, y0 * height - 0.5),
-                    (x1 - x0) * width,
-                    (y1 - y0) * height,
-                    fill=False,
-                    edgecolor=color,
-                    linewidth=2,
-                )
-            )
+            ax.add_patch(box_patch((y0, x0, y1, x1), color=color, linewidth=2))
             name = class_names[cls] if 0 <= cls < len(class_names) else str(cls)
             ax.text(
                 x0 * width,
