@@ -1,6 +1,19 @@
 """Keras losses: every one registered, serializable and usable in `model.fit`."""
 
 from kerasdl.losses.localization import LocalizationLoss
+from kerasdl.losses.triplet import (
+    TripletBatchAllLoss,
+    TripletHardLoss,
+    TripletLoss,
+    TripletSemiHardLoss,
+)
 from kerasdl.losses.yolo import YoloLoss
 
-__all__ = ["LocalizationLoss", "YoloLoss"]
+__all__ = [
+    "LocalizationLoss",
+    "TripletBatchAllLoss",
+    "TripletHardLoss",
+    "TripletLoss",
+    "TripletSemiHardLoss",
+    "YoloLoss",
+]

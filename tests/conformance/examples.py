@@ -14,7 +14,14 @@ from kerasdl.layers import (
     ResidualBlock,
     YoloDecoder,
 )
-from kerasdl.losses import LocalizationLoss, YoloLoss
+from kerasdl.losses import (
+    LocalizationLoss,
+    TripletBatchAllLoss,
+    TripletHardLoss,
+    TripletLoss,
+    TripletSemiHardLoss,
+    YoloLoss,
+)
 from kerasdl.metrics import MeanAveragePrecision
 from tests.conformance.registry import Bad, Example, random_floats
 
@@ -76,6 +83,14 @@ def detection_example():
     )
     y_true = np.concatenate([boxes, classes], axis=-1).astype("float32")
     return y_true, np.concatenate([hits, misses], axis=1).astype("float32")
+
+
+TRIPLET_LABELS = [[0.0], [1.0], [0.0], [1.0]]
+
+
+def triplet_batch():
+    """Four [4, 1] float labels (two classes, split across replicas) and [4, 3] embeddings."""
+    return np.array(TRIPLET_LABELS, "float32"), random_floats(4, 3)
 
 
 EXAMPLES: list[Example] = [
@@ -405,5 +420,91 @@ EXAMPLES: list[Example] = [
                 inputs=lambda: (*detection_example(), np.ones(4)),
             ),
         ),
+    ),
+    Example(
+        cls=TripletSemiHardLoss,
+        kind="loss",
+        kwargs={"margin": 1.0},
+        inputs=triplet_batch,
+        bad=(
+            Bad(
+                ValueError, r"`margin` must be >= 0. Received: margin=-1.0", kwargs={"margin": -1.0}
+            ),
+            Bad(
+                ValueError,
+                r"`distance_metric` must be one of .*Received: distance_metric='cosine'",
+                kwargs={"distance_metric": "cosine"},
+            ),
+            Bad(
+                ValueError,
+                r"`y_pred` \(the embeddings\) must have rank 2 with shape \[B, D\].*"
+                r"Received: y_pred.shape=\(4, 3, 1\)",
+                inputs=lambda: (np.array(TRIPLET_LABELS, "float32"), random_floats(4, 3, 1)),
+            ),
+            Bad(
+                ValueError,
+                r"`y_true` \(the labels\) must have the batch size B of `y_pred`, B=4.*"
+                r"Received: y_true.shape=\(6, 1\)",
+                inputs=lambda: (np.zeros((6, 1), "float32"), random_floats(4, 3)),
+            ),
+        ),
+        id="TripletSemiHardLoss",
+    ),
+    Example(
+        cls=TripletSemiHardLoss,
+        kind="loss",
+        kwargs={"margin": 0.5, "distance_metric": "angular"},
+        inputs=triplet_batch,
+        id="TripletSemiHardLoss-angular",
+    ),
+    Example(
+        cls=TripletHardLoss,
+        kind="loss",
+        kwargs={"margin": 1.0},
+        inputs=triplet_batch,
+        bad=(
+            Bad(ValueError, r"`margin` must be >= 0", kwargs={"margin": -0.5}),
+            Bad(TypeError, r"`soft` must be a bool. Received: soft=1", kwargs={"soft": 1}),
+            Bad(
+                ValueError,
+                r"`y_true` \(the labels\) must have shape \[B\] or \[B, 1\].*"
+                r"Received: y_true.shape=\(4, 2\)",
+                inputs=lambda: (np.zeros((4, 2), "float32"), random_floats(4, 3)),
+            ),
+        ),
+        id="TripletHardLoss",
+    ),
+    Example(
+        cls=TripletHardLoss,
+        kind="loss",
+        kwargs={"soft": True, "distance_metric": "squared-L2"},
+        inputs=triplet_batch,
+        id="TripletHardLoss-soft-squared",
+    ),
+    Example(
+        cls=TripletBatchAllLoss,
+        kind="loss",
+        kwargs={"margin": 1.0},
+        inputs=triplet_batch,
+        bad=(
+            Bad(ValueError, r"`margin` must be >= 0", kwargs={"margin": -1.0}),
+            Bad(ValueError, r"`distance_metric` must be one of", kwargs={"distance_metric": "L1"}),
+        ),
+        id="TripletBatchAllLoss",
+    ),
+    Example(
+        cls=TripletLoss,
+        kind="loss",
+        kwargs={"margin": 0.2},
+        inputs=lambda: (np.zeros((4, 1), "float32"), random_floats(4, 3, 3)),
+        bad=(
+            Bad(ValueError, r"`margin` must be >= 0", kwargs={"margin": -0.2}),
+            Bad(
+                ValueError,
+                r"`y_pred` must have shape \[B, 3, D\].*Received: y_pred.shape=\(4, 2, 3\)",
+                inputs=lambda: (np.zeros((4, 1), "float32"), random_floats(4, 2, 3)),
+            ),
+        ),
+        id="TripletLoss",
     ),
 ]
