@@ -240,13 +240,17 @@ def test_label_shapes_and_dtypes(make):
         np.testing.assert_allclose(float(loss(y, x)), expected, rtol=1e-6)
 
 
-def test_fit_trains_embeddings():
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_trains_embeddings(seed):
+    # Seeded initial weights: the test must not depend on what ran before it.
+    keras.utils.set_random_seed(seed)
     labels, x = batch(8, 16)
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
-    model.compile(optimizer=keras.optimizers.SGD(0.05), loss=TripletSemiHardLoss())
-    history = model.fit(x, labels[:, None], batch_size=16, epochs=5, verbose=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.2), loss=TripletSemiHardLoss())
+    history = model.fit(x, labels[:, None], batch_size=16, epochs=30, verbose=0)
     losses = history.history["loss"]
-    assert losses[-1] < losses[0]
+    # Mining changes the chosen negatives from step to step, so compare averages.
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
 
 
 @pytest.mark.parametrize(
