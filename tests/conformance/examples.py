@@ -508,3 +508,20 @@ EXAMPLES: list[Example] = [
         id="TripletLoss",
     ),
 ]
+
+
+def _topic_examples() -> list[Example]:
+    """Examples kept beside their topic, in `examples_<topic>.py` files (each an EXAMPLES list)."""
+    import importlib
+    import pkgutil
+
+    import tests.conformance as package
+
+    found: list[Example] = []
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        if module.startswith("examples_"):
+            found += importlib.import_module(f"tests.conformance.{module}").EXAMPLES
+    return found
+
+
+EXAMPLES += _topic_examples()
