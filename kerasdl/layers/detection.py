@@ -8,6 +8,7 @@ from keras import layers, ops
 
 from kerasdl._validation import check_in_range, check_positive_int
 from kerasdl.data.detection import check_anchors
+from kerasdl.ops.nms import batched_non_max_suppression
 
 # A static batch up to this size runs NMS in an unrolled loop (no WHILE op in TFLite);
 # larger or unknown batches use tf.map_fn.
@@ -115,10 +116,11 @@ class YoloDecoder(layers.Layer):
       static batch of at most 16, e.g. the batch-1 signature of a TFLite export, else with
       `tf.map_fn`), so the model converts to TFLite with builtin ops only and compiles
       with XLA.
-    - `class_agnostic=False`: NMS within each class (`tf.image.combined_non_max_suppression`,
-      scores `pc * p_k` for every class `k`): boxes of different classes never suppress each
-      other. That op has no TFLite builtin kernel (the converted model needs the Flex
-      delegate) and no XLA kernel (no `jit_compile`).
+    - `class_agnostic=False`: NMS within each class (`kerasdl.ops.batched_non_max_suppression`,
+      the same detections as `tf.image.combined_non_max_suppression`, scores `pc * p_k` for
+      every class `k`): boxes of different classes never suppress each other. It compiles
+      with XLA and, with the static shapes of a TFLite export, converts to builtin ops (a
+      WHILE loop; `tf.image.combined_non_max_suppression` would need the Flex delegate).
 
     Outputs are padded to `max_detections` so shapes are fixed (exportable): detections come
     first, sorted by decreasing score; padding has zero boxes and scores and class -1.
@@ -254,21 +256,19 @@ class YoloDecoder(layers.Layer):
         }
 
     def _per_class_nms(self, boxes, class_scores):
-        result = tf.image.combined_non_max_suppression(
-            boxes[:, :, None, :],
+        out_boxes, scores, classes, count = batched_non_max_suppression(
+            boxes,
             class_scores,
             max_output_size_per_class=self.max_detections,
             max_total_size=self.max_detections,
             iou_threshold=self.iou_threshold,
             score_threshold=self.score_threshold,
-            clip_boxes=False,
         )
-        count = ops.cast(result.valid_detections, "int32")
         valid = ops.arange(self.max_detections, dtype="int32")[None, :] < count[:, None]
         return {
-            "detection_boxes": ops.where(valid[..., None], result.nmsed_boxes, 0.0),
-            "detection_scores": ops.where(valid, result.nmsed_scores, 0.0),
-            "detection_classes": ops.where(valid, ops.cast(result.nmsed_classes, "int32"), -1),
+            "detection_boxes": out_boxes,
+            "detection_scores": scores,
+            "detection_classes": ops.where(valid, classes, -1),
             "num_detections": count,
         }
 

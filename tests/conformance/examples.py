@@ -381,6 +381,19 @@ EXAMPLES: list[Example] = [
         id="YoloDecoder",
     ),
     Example(
+        cls=YoloDecoder,
+        kind="layer",
+        kwargs={
+            "anchors": YOLO_ANCHORS,
+            "num_classes": 2,
+            "max_detections": 5,
+            "class_agnostic": False,
+        },
+        inputs=decoder_head,
+        device_ready=True,
+        id="YoloDecoder-per-class",
+    ),
+    Example(
         cls=MeanAveragePrecision,
         kind="metric",
         kwargs={"num_classes": 3, "iou_thresholds": (0.5, 0.75), "capacity": 64},

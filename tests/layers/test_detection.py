@@ -283,11 +283,49 @@ def test_tflite_uses_builtin_ops_only_and_matches_keras(tmp_path):
         np.testing.assert_allclose(got[key], expected[key], atol=1e-5)
 
 
-def test_per_class_nms_needs_flex_ops_in_tflite(tmp_path):
-    images = keras.Input((4, 4, 2 * (5 + K)))
-    model = keras.Model(images, YoloDecoder(ANCHORS, K, class_agnostic=False)(images))
-    with pytest.raises(ValueError, match=r"allow_flex_ops.*CombinedNonMaxSuppression"):
-        kerasdl.export.tflite(model, os.fspath(tmp_path / "per_class.tflite"))
+def test_per_class_nms_converts_with_builtin_ops_and_matches_keras(tmp_path):
+    keras.utils.set_random_seed(3)
+    images = keras.Input((16, 16, 3))
+    features = keras.layers.Conv2D(8, 4, strides=4, activation="relu")(images)
+    head = keras.layers.Conv2D(len(ANCHORS) * (5 + K), 1)(features)
+    decoder = YoloDecoder(ANCHORS, K, max_detections=6, score_threshold=0.1, class_agnostic=False)
+    model = keras.Model(images, decoder(head))
+    x = np.random.default_rng(8).uniform(size=(3, 16, 16, 3)).astype("float32")
+    path = os.fspath(tmp_path / "per_class.tflite")
+    report = kerasdl.export.tflite(model, path, check_inputs=x)
+    assert not report.uses_flex
+    got = kerasdl.export.TFLiteModel(path)(x)
+    expected = model.predict(x, verbose=0)
+    assert expected["num_detections"].min() > 0
+    for key in ("num_detections", "detection_classes"):
+        np.testing.assert_array_equal(got[key], expected[key])
+    for key in ("detection_boxes", "detection_scores"):
+        np.testing.assert_allclose(got[key], expected[key], atol=1e-5)
+
+
+def test_per_class_xla_matches_eager_and_tf_combined_nms():
+    raw = random_head(3, 4, spread=3.0)
+    decoder = YoloDecoder(ANCHORS, K, max_detections=10, iou_threshold=0.4, class_agnostic=False)
+    eager = as_numpy(decoder(raw))
+    compiled = as_numpy(tf.function(decoder, jit_compile=True)(raw))
+    for key in eager:
+        np.testing.assert_allclose(compiled[key], eager[key], atol=1e-6)
+    boxes, _, _ = numpy_decode(raw)
+    logits = raw[..., 5:].astype("float64")
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    class_scores = (sigmoid(raw[..., 0:1].astype("float64")) * probs).reshape(3, -1, K)
+    peer = tf.image.combined_non_max_suppression(
+        tf.constant(boxes.reshape(3, -1, 1, 4), tf.float32),
+        tf.constant(class_scores, tf.float32),
+        10,
+        10,
+        iou_threshold=0.4,
+        score_threshold=0.05,
+        clip_boxes=False,
+    )
+    np.testing.assert_array_equal(eager["num_detections"], peer.valid_detections.numpy())
+    np.testing.assert_allclose(eager["detection_scores"], peer.nmsed_scores.numpy(), atol=1e-6)
+    np.testing.assert_allclose(eager["detection_boxes"], peer.nmsed_boxes.numpy(), atol=1e-6)
 
 
 @pytest.mark.parametrize(
