@@ -1,0 +1,842 @@
+"""BLEU, as sacrebleu computes it: on strings (`corpus_bleu`, `sentence_bleu`) and as a
+streaming Keras metric on token ids (`BLEU`).
+
+With the clipped n-gram precision of order n over the corpus
+
+    p_n = sum over sentences of sum over n-grams g of Count_clip(g)
+          / sum over sentences of sum over n-grams g of Count(g)
+
+where Count(g) is the number of times g occurs in the hypothesis and
+Count_clip(g) = min(Count(g), max over the references of the times g occurs there),
+the brevity penalty
+
+    BP = 1 if c >= r, else exp(1 - r / c)   (0 when c = 0)
+
+with `c` the total hypothesis length and `r` the sum, over sentences, of the reference
+length closest to the hypothesis length (ties go to the shorter reference), and
+
+    BLEU = 100 * BP * exp(1/N * sum_{n=1..N} log p_n).
+
+Smoothing (Chen and Cherry, 2014, as sacrebleu names them) replaces a zero p_n:
+"exp" (the default, mteval-v13a's) by 1 / (2^k * Count) for the k-th order without a
+match, "floor" by `smooth_value` / Count (default 0.1), "add-k" adds `smooth_value`
+(default 1) to the matches and the counts of every order n > 1, "none" leaves it at 0
+(the score is then 0). With no match at all the score is 0, and orders from the first
+one without any n-gram on are 0 as well.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+import re
+import sys
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasdl._validation import check_one_of, check_positive_int
+
+SMOOTH_METHODS = ("exp", "floor", "add-k", "none")
+# sacrebleu's BLEU.SMOOTH_DEFAULTS (Chen and Cherry, 2014).
+SMOOTH_DEFAULTS = {"exp": None, "floor": 0.1, "add-k": 1, "none": None}
+TOKENIZERS = ("13a", "intl", "none")
+REFERENCE_LAYOUTS = ("streams", "per_hypothesis")
+# sacrebleu's floor for log(0), so that a zero precision gives a score of (almost) 0.
+_LOG_ZERO = -9999999999
+
+
+# Result ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BLEUScore:
+    """A BLEU score and its sufficient statistics, as sacrebleu's `BLEUScore`.
+
+    Attributes:
+        score: BLEU in [0, 100].
+        counts: clipped n-gram matches of each order 1..N (before any add-k smoothing;
+            sacrebleu's `counts` shows them after).
+        totals: hypothesis n-grams of each order.
+        precisions: p_n in percent, after smoothing (0 from the first order that has no
+            n-gram, and all 0 when nothing matches).
+        bp: the brevity penalty.
+        sys_len: total hypothesis length `c` (tokens).
+        ref_len: total closest-reference length `r`.
+    """
+
+    score: float
+    counts: tuple[int, ...]
+    totals: tuple[int, ...]
+    precisions: tuple[float, ...]
+    bp: float
+    sys_len: int
+    ref_len: int
+
+    @property
+    def ratio(self) -> float:
+        """Hypothesis length over reference length (0 without reference tokens)."""
+        return self.sys_len / self.ref_len if self.ref_len else 0.0
+
+    def __str__(self) -> str:
+        precisions = "/".join(f"{p:.1f}" for p in self.precisions)
+        return (
+            f"BLEU = {self.score:.2f} {precisions} (BP = {self.bp:.3f} "
+            f"ratio = {self.ratio:.3f} hyp_len = {self.sys_len:d} ref_len = {self.ref_len:d})"
+        )
+
+
+def compute_bleu(
+    counts: Sequence[int],
+    totals: Sequence[int],
+    sys_len: int,
+    ref_len: int,
+    smooth_method: str = "exp",
+    smooth_value: float | None = None,
+    effective_order: bool = False,
+) -> BLEUScore:
+    """BLEU from its sufficient statistics, with sacrebleu's smoothing rules.
+
+    Args:
+        counts: clipped matches of each n-gram order 1..N.
+        totals: hypothesis n-grams of each order 1..N.
+        sys_len: total hypothesis length.
+        ref_len: total closest-reference length.
+        smooth_method: "exp", "floor", "add-k" or "none" (see the module docstring).
+        smooth_value: the value of "floor" (default 0.1) or "add-k" (default 1).
+        effective_order: average the log precisions over the orders before the first
+            one without any n-gram, instead of over all N (sacrebleu's
+            `use_effective_order`, which its `sentence_bleu` turns on).
+
+    Returns:
+        A `BLEUScore`.
+
+    Example:
+
+    >>> print(compute_bleu([5, 3, 2, 1], [6, 5, 4, 3], sys_len=6, ref_len=7))
+    BLEU = 45.48 83.3/60.0/50.0/33.3 (BP = 0.846 ratio = 0.857 hyp_len = 6 ref_len = 7)
+    """
+    smooth_method, smooth_value = _check_smoothing(smooth_method, smooth_value)
+    counts, totals = tuple(int(c) for c in counts), tuple(int(t) for t in totals)
+    if len(counts) != len(totals) or not counts:
+        raise ValueError(
+            "`counts` and `totals` must have one entry per n-gram order. Received: "
+            f"counts={counts}, totals={totals}"
+        )
+    max_order = len(counts)
+    bp = 1.0
+    if sys_len < ref_len:
+        bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
+    precisions = [0.0] * max_order
+    if not any(counts):
+        return BLEUScore(0.0, counts, totals, tuple(precisions), bp, sys_len, ref_len)
+    smooth_mteval = 1.0
+    eff_order = max_order
+    for n in range(1, max_order + 1):
+        correct, total = counts[n - 1], totals[n - 1]
+        if smooth_method == "add-k" and n > 1:
+            correct += smooth_value
+            total += smooth_value
+        if total == 0:
+            break
+        if effective_order:
+            eff_order = n
+        if correct == 0:
+            if smooth_method == "exp":
+                smooth_mteval *= 2
+                precisions[n - 1] = 100.0 / (smooth_mteval * total)
+            elif smooth_method == "floor":
+                precisions[n - 1] = 100.0 * smooth_value / total
+        else:
+            precisions[n - 1] = 100.0 * correct / total
+    log_sum = sum(math.log(p) if p else _LOG_ZERO for p in precisions[:eff_order])
+    score = bp * math.exp(log_sum / eff_order)
+    return BLEUScore(score, counts, totals, tuple(precisions), bp, sys_len, ref_len)
+
+
+# Strings --------------------------------------------------------------------------------
+
+
+def corpus_bleu(
+    hypotheses: Sequence[str],
+    references: Sequence[Sequence[str | None]] | Sequence[str],
+    max_order: int = 4,
+    smooth_method: str = "exp",
+    smooth_value: float | None = None,
+    tokenize: str = "13a",
+    lowercase: bool = False,
+    effective_order: bool = False,
+    references_layout: str = "streams",
+) -> BLEUScore:
+    """Corpus BLEU of hypothesis strings against one or more references each, equal to
+    `sacrebleu.corpus_bleu` (and `sacrebleu.BLEU(max_ngram_order=...)`).
+
+    Each line is lowercased (if asked), stripped of trailing whitespace and tokenized
+    as sacrebleu does; the module docstring gives the formula.
+
+    Args:
+        hypotheses: a sequence of strings, one per segment.
+        references: with `references_layout="streams"` (sacrebleu's layout), a sequence
+            of reference streams, each holding one string per hypothesis:
+            `references[k][i]` is the k-th reference of hypothesis i, and a `None` entry
+            means hypothesis i has no k-th reference. A flat sequence of strings is one
+            stream. With `references_layout="per_hypothesis"`, `references[i]` is the
+            sequence of references of hypothesis i (a string counts as one reference).
+        max_order: the largest n-gram order N.
+        smooth_method: "exp" (default), "floor", "add-k" or "none".
+        smooth_value: for "floor" (default 0.1) or "add-k" (default 1).
+        tokenize: "13a" (mteval-v13a, sacrebleu's default), "intl" (mteval-v14
+            international: Unicode punctuation and symbols, from Python's `unicodedata`
+            tables) or "none" (split on whitespace only).
+        lowercase: compare lowercased text.
+        effective_order: average over the orders that have n-grams only (see
+            `compute_bleu`).
+        references_layout: "streams" or "per_hypothesis" (see `references`).
+
+    Returns:
+        A `BLEUScore` (`score` in [0, 100], `print()` gives sacrebleu's line).
+
+    Example:
+
+    >>> hypotheses = ["The cat sat on the mat.", "A dog barked loudly"]
+    >>> references = [["The cat sat on a mat.", "The dog barked loudly"]]
+    >>> result = corpus_bleu(hypotheses, references)
+    >>> print(result)
+    BLEU = 46.50 81.8/66.7/42.9/20.0 (BP = 1.000 ratio = 1.000 hyp_len = 11 ref_len = 11)
+    >>> round(result.score, 4)
+    46.5
+    """
+    max_order = check_positive_int("max_order", max_order)
+    smooth_method, smooth_value = _check_smoothing(smooth_method, smooth_value)
+    check_one_of("tokenize", tokenize, TOKENIZERS)
+    check_one_of("references_layout", references_layout, REFERENCE_LAYOUTS)
+    hypotheses = _check_strings("hypotheses", hypotheses)
+    per_hypothesis = _references_per_hypothesis(references, len(hypotheses), references_layout)
+    hyp_tokens = _tokenize(hypotheses, tokenize, lowercase)
+    num_refs = [len(refs) for refs in per_hypothesis]
+    ref_tokens = _tokenize(list(itertools.chain.from_iterable(per_hypothesis)), tokenize, lowercase)
+    statistics = _corpus_statistics(hyp_tokens, ref_tokens, num_refs, max_order)
+    return compute_bleu(*statistics, smooth_method, smooth_value, effective_order)
+
+
+def sentence_bleu(
+    hypothesis: str,
+    references: Sequence[str] | str,
+    max_order: int = 4,
+    smooth_method: str = "exp",
+    smooth_value: float | None = None,
+    tokenize: str = "13a",
+    lowercase: bool = False,
+    effective_order: bool = True,
+) -> BLEUScore:
+    """BLEU of one hypothesis against its references, equal to `sacrebleu.sentence_bleu`
+    (which, like this function, uses the effective order by default).
+
+    Args:
+        hypothesis: a string.
+        references: its reference strings (or one string).
+        max_order, smooth_method, smooth_value, tokenize, lowercase: as in `corpus_bleu`.
+        effective_order: average over the orders that have n-grams only (default True,
+            as sacrebleu's `sentence_bleu`).
+
+    Returns:
+        A `BLEUScore`.
+
+    Example:
+
+    >>> result = sentence_bleu("The cat sat on the mat.", ["The cat sat on a mat."])
+    >>> round(result.score, 4), result.counts, result.totals
+    (48.8923, (6, 4, 2, 1), (7, 6, 5, 4))
+    """
+    if not isinstance(hypothesis, str):
+        raise TypeError(
+            f"`hypothesis` must be a string. Received: hypothesis={hypothesis!r} "
+            f"of type {type(hypothesis).__name__}"
+        )
+    if isinstance(references, str):
+        references = [references]
+    return corpus_bleu(
+        [hypothesis],
+        [references],
+        max_order=max_order,
+        smooth_method=smooth_method,
+        smooth_value=smooth_value,
+        tokenize=tokenize,
+        lowercase=lowercase,
+        effective_order=effective_order,
+        references_layout="per_hypothesis",
+    )
+
+
+def _check_smoothing(smooth_method, smooth_value):
+    check_one_of("smooth_method", smooth_method, SMOOTH_METHODS)
+    if smooth_value is None:
+        return smooth_method, SMOOTH_DEFAULTS[smooth_method]
+    if isinstance(smooth_value, bool) or not isinstance(smooth_value, int | float):
+        raise TypeError(
+            f"`smooth_value` must be a number or None. Received: smooth_value={smooth_value!r}"
+        )
+    if not smooth_value > 0:
+        raise ValueError(f"`smooth_value` must be > 0. Received: smooth_value={smooth_value}")
+    return smooth_method, smooth_value
+
+
+def _check_strings(name: str, values) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise TypeError(
+            f"`{name}` must be a sequence of strings. Received: {name} of type "
+            f"{type(values).__name__}"
+        )
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise TypeError(
+                f"`{name}` must hold strings. Received: {name}[{i}]={value!r} "
+                f"of type {type(value).__name__}"
+            )
+    return list(values)
+
+
+def _references_per_hypothesis(references, num_hypotheses: int, layout: str) -> list[list[str]]:
+    """The references of each hypothesis, `None` entries dropped."""
+    if isinstance(references, str) or not isinstance(references, Sequence):
+        raise TypeError(
+            "`references` must be a sequence of reference streams (or, with "
+            'references_layout="per_hypothesis", of reference lists). Received: references '
+            f"of type {type(references).__name__}"
+        )
+    if layout == "streams":
+        if references and all(isinstance(r, str) for r in references):
+            references = [references]
+        if not references:
+            raise ValueError("`references` must hold at least one reference stream. Received: []")
+        for k, stream in enumerate(references):
+            if isinstance(stream, str) or not isinstance(stream, Sequence):
+                raise TypeError(
+                    f"`references[{k}]` must be a sequence of strings (one per hypothesis). "
+                    f"Received: {stream!r}"
+                )
+            if len(stream) != num_hypotheses:
+                raise ValueError(
+                    f"`references[{k}]` must hold one reference per hypothesis "
+                    f"({num_hypotheses}). Received: {len(stream)} references (for one list "
+                    'of references per hypothesis, pass references_layout="per_hypothesis")'
+                )
+            _check_references(stream, lambda i, k=k: f"references[{k}][{i}]")
+        per_hypothesis = [list(refs) for refs in zip(*references, strict=True)]
+    else:
+        if len(references) != num_hypotheses:
+            raise ValueError(
+                "`references` must hold one list of references per hypothesis "
+                f"({num_hypotheses}). Received: {len(references)} lists"
+            )
+        per_hypothesis = []
+        for i, refs in enumerate(references):
+            if isinstance(refs, str):
+                refs = [refs]
+            if not isinstance(refs, Sequence):
+                raise TypeError(
+                    f"`references[{i}]` must be a string or a sequence of strings. "
+                    f"Received: {refs!r}"
+                )
+            _check_references(refs, lambda k, i=i: f"references[{i}][{k}]")
+            per_hypothesis.append(list(refs))
+    for i, refs in enumerate(per_hypothesis):
+        if None in refs:
+            refs[:] = [ref for ref in refs if ref is not None]
+            if not refs:
+                raise ValueError(
+                    "Every hypothesis needs at least one reference. Received: only None "
+                    f"for hypotheses[{i}]"
+                )
+    return per_hypothesis
+
+
+def _check_references(refs, name_of) -> None:
+    if all(type(ref) is str for ref in refs):
+        return
+    for i, ref in enumerate(refs):
+        if ref is not None and not isinstance(ref, str):
+            raise TypeError(
+                f"`{name_of(i)}` must be a string or None. Received: {ref!r} "
+                f"of type {type(ref).__name__}"
+            )
+
+
+# Tokenizers: the whole corpus goes through each regular expression at once, joined by a
+# separator that no rule can match across, which gives the same tokens as one line at a
+# time and saves the per-line regex overhead.
+
+# mteval-v13a's punctuation class, without the space it also holds: spacing a space out
+# only lengthens a run of spaces, which changes no later rule's matches.
+_13A_PUNCTUATION = re.compile(r"([\{-\~\[-\`!-\&\(-\+\:-\@\/])")
+_13A_RULES = (
+    (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),
+    (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),
+    (re.compile(r"([0-9])(-)"), r"\1 \2 "),
+)
+# A digit (category Nd, neither punctuation nor symbol), so that no intl rule matches it.
+_INTL_SEPARATOR = "\U0001d7ec"
+
+
+def _tokenize(lines: list[str], tokenize: str, lowercase: bool) -> list[list[str]]:
+    if lowercase:
+        lines = [line.lower() for line in lines]
+    lines = [line.rstrip() for line in lines]
+    if tokenize == "13a":
+        return _tokenize_13a(lines)
+    if tokenize == "intl":
+        return _tokenize_intl(lines)
+    return [line.split() for line in lines]
+
+
+def _tokenize_13a(lines: list[str]) -> list[list[str]]:
+    # Lines with a newline inside need the per-line order of the replacements
+    # (a "<skipped>" removal can make a "-\n").
+    lines = [_13a_newlines(line) if "\n" in line else line for line in lines]
+    text = "\n".join(lines).replace("<skipped>", "")
+    if "&" in text:
+        text = text.replace("&quot;", '"').replace("&amp;", "&")
+        text = text.replace("&lt;", "<").replace("&gt;", ">")
+    # mteval pads every line with a space on each side; then no rule touches "\n".
+    text = " " + text.replace("\n", " \n ") + " "
+    text = _13A_PUNCTUATION.sub(r" \1 ", text)
+    for pattern, replacement in _13A_RULES:
+        text = pattern.sub(replacement, text)
+    return [line.split() for line in text.split("\n")]
+
+
+def _13a_newlines(line: str) -> str:
+    return line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
+
+
+@functools.cache
+def _intl_rules() -> tuple[tuple[re.Pattern, str], ...]:
+    """mteval-v14's international rules with Unicode classes \\p{N}, \\p{P}, \\p{S} built
+    from `unicodedata` (sacrebleu uses the `regex` module's tables, which may know
+    characters of a newer Unicode version)."""
+    ranges = {"N": [], "P": [], "S": []}
+    for code in range(sys.maxunicode + 1):
+        spans = ranges.get(unicodedata.category(chr(code))[0])
+        if spans is None:
+            continue
+        if spans and spans[-1][1] == code - 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    classes = {
+        key: "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in spans)
+        for key, spans in ranges.items()
+    }
+    return (
+        (re.compile(f"([^{classes['N']}])([{classes['P']}])"), r"\1 \2 "),
+        (re.compile(f"([{classes['P']}])([^{classes['N']}])"), r" \1 \2"),
+        (re.compile(f"([{classes['S']}])"), r" \1 "),
+    )
+
+
+def _tokenize_intl(lines: list[str]) -> list[list[str]]:
+    rules = _intl_rules()
+    text = _INTL_SEPARATOR.join(lines)
+    if text.count(_INTL_SEPARATOR) != max(len(lines) - 1, 0):
+        texts = lines  # the separator occurs in the text: one line at a time
+    else:
+        texts = [text]
+    out = []
+    for text in texts:
+        for pattern, replacement in rules:
+            text = pattern.sub(replacement, text)
+        out.append(text)
+    if len(texts) == 1 and texts is not lines:
+        out = out[0].split(_INTL_SEPARATOR)
+    return [line.split() for line in out]
+
+
+# N-gram statistics ----------------------------------------------------------------------
+
+
+def _corpus_statistics(
+    hyp_tokens: list[list[str]],
+    ref_tokens: list[list[str]],
+    num_refs: list[int],
+    max_order: int,
+) -> tuple[list[int], list[int], int, int]:
+    """Clipped matches and totals of each order, hypothesis and closest-reference
+    lengths, for the whole corpus in a few numpy passes.
+
+    Tokens become ids; an n-gram of sentence i is then identified by the rank of its
+    (i, first n - 1 tokens) among all such pairs, times the vocabulary size, plus its
+    last token id: exact integer keys that grow with the corpus, not with the vocabulary
+    or the order. One sort per order groups equal (sentence, n-gram, source) keys, where
+    source 0 is the hypothesis and k + 1 its k-th reference.
+    """
+    num_hyps = len(hyp_tokens)
+    num_refs = np.asarray(num_refs, np.int64)
+    sequences = hyp_tokens + ref_tokens
+    lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
+    hyp_lengths, ref_lengths = lengths[:num_hyps], lengths[num_hyps:]
+    sys_len = int(hyp_lengths.sum())
+    ref_len = int(_closest_lengths(hyp_lengths, ref_lengths, num_refs).sum())
+    totals = [int(np.maximum(hyp_lengths - n + 1, 0).sum()) for n in range(1, max_order + 1)]
+
+    tokens = list(itertools.chain.from_iterable(sequences))
+    vocabulary = defaultdict(itertools.count().__next__)
+    ids = np.fromiter(map(vocabulary.__getitem__, tokens), np.int64, len(tokens))
+    vocab_size = max(len(vocabulary), 1)
+    num_sources = int(num_refs.max(initial=0)) + 1
+    sentence = np.arange(num_hyps, dtype=np.int64)
+    first_ref = np.cumsum(num_refs) - num_refs
+    ref_owner = np.repeat(sentence, num_refs)
+    owner_of_sequence = np.concatenate([sentence, ref_owner])
+    source_of_sequence = np.concatenate(
+        [np.zeros(num_hyps, np.int64), np.arange(len(ref_owner)) - first_ref[ref_owner] + 1]
+    )
+    sequence = np.repeat(np.arange(len(sequences)), lengths)
+    # Tokens from each position to the end of its sentence: an n-gram starts where >= n.
+    remaining = np.cumsum(lengths)[sequence] - np.arange(len(ids))
+    source = source_of_sequence[sequence]
+    rank = owner_of_sequence[sequence]
+
+    counts = []
+    for n in range(1, max_order + 1):
+        starts = np.flatnonzero(remaining >= n)
+        if not len(starts):
+            counts.append(0)
+            continue
+        key = rank[starts] * vocab_size + ids[starts + n - 1]
+        order = np.argsort(key * num_sources + source[starts], kind="stable")
+        key_sorted = key[order]
+        source_sorted = source[starts][order]
+        # Runs of one (sentence, n-gram, source), and groups of one (sentence, n-gram).
+        new_group = np.empty(len(order), bool)
+        new_group[0] = True
+        np.not_equal(key_sorted[1:], key_sorted[:-1], out=new_group[1:])
+        new_run = new_group.copy()
+        new_run[1:] |= source_sorted[1:] != source_sorted[:-1]
+        run_starts = np.flatnonzero(new_run)
+        run_sizes = np.diff(np.append(run_starts, len(order)))
+        run_source = source_sorted[run_starts]
+        group_of_run = np.cumsum(new_group[run_starts]) - 1
+        group_starts = np.flatnonzero(new_group[run_starts])
+        # The hypothesis's run (source 0) comes first in its group when there is one.
+        hyp_count = np.where(run_source[group_starts] == 0, run_sizes[group_starts], 0)
+        ref_max = np.maximum.reduceat(np.where(run_source == 0, 0, run_sizes), group_starts)
+        counts.append(int(np.minimum(hyp_count, ref_max).sum()))
+        if n < max_order:
+            rank = np.empty_like(rank)
+            rank[starts[order]] = np.repeat(group_of_run, run_sizes)
+    return counts, totals, sys_len, ref_len
+
+
+def _closest_lengths(hyp_lengths, ref_lengths, num_refs):
+    """Each hypothesis's closest reference length, the shorter one on a tie."""
+    owner = np.repeat(np.arange(len(hyp_lengths)), num_refs)
+    span = int(ref_lengths.max(initial=0)) + 1
+    # Smallest |c - r| first, then the smallest r.
+    key = np.abs(hyp_lengths[owner] - ref_lengths) * span + ref_lengths
+    best = np.minimum.reduceat(key, np.cumsum(num_refs) - num_refs)
+    return best % span
+
+
+# Keras metric on token ids --------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class BLEU(keras.metrics.Metric):
+    """Corpus BLEU of token-id sequences, streamed over batches, as sacrebleu computes it.
+
+    With the notes' clipped precision of each order n = 1..N over every sentence seen,
+
+        p_n = sum Count_clip(n-gram) / sum Count(n-gram),
+
+    the brevity penalty BP = exp(1 - r / c) when c < r (else 1; 0 when c = 0), c the
+    total hypothesis length and r the sum of the reference lengths closest to each
+    hypothesis's (ties to the shorter), the result is
+
+        BLEU = 100 * BP * exp(1/N * sum_n log p_n),
+
+    on sacrebleu's 0-100 scale, with its smoothing of zero precisions (`smooth_method`,
+    see `kerasdl.metrics.bleu`). It equals `corpus_bleu(..., tokenize="none")` on the
+    same sequences written as words (ids joined by spaces).
+
+    Each batch adds its clipped matches and n-gram counts of each order, its hypothesis
+    length and its closest-reference length to integer metric variables; `result()`
+    applies smoothing and the brevity penalty to the sums. Under a `tf.distribute`
+    strategy each replica adds its share and the cross-replica read sums them, so
+    `evaluate` gives the single-device score. N-grams are compared position by position
+    (for each order, the hypothesis against itself and against every reference, by
+    broadcasting): exact for any vocabulary, with O(batch * refs * L * L_ref) memory per
+    order. It runs eagerly, in a graph and under XLA (`jit_compile=True`).
+
+    Sequences: the padding id is dropped wherever it occurs, and with `end_id` the first
+    end token and everything after it are dropped too. Every reference row counts, so a
+    row of padding is an empty reference (length 0); for hypotheses with fewer references
+    than rows, repeat one of their references (a duplicate changes neither the clipped
+    counts nor the closest length).
+
+    Args:
+        max_order: the largest n-gram order N.
+        smooth_method: "exp" (default), "floor", "add-k" or "none".
+        smooth_value: for "floor" (default 0.1) or "add-k" (default 1).
+        effective_order: average over the orders that have n-grams only.
+        pad_id: int, the padding id (ignored wherever it occurs).
+        end_id: int or None, the end-of-sequence id; it and what follows are ignored.
+        name: name of the metric.
+        **kwargs: base `keras.metrics.Metric` arguments (`dtype`).
+
+    Call arguments (`update_state`):
+        y_true: integer (or integral float) reference ids, `(batch, refs, len)` or
+            `(batch, len)` for one reference each.
+        y_pred: hypothesis ids `(batch, len)`, e.g. a decoder's argmax.
+        sample_weight: not supported (BLEU is a corpus statistic); anything but `None`
+            raises `ValueError`.
+
+    Returns (`result()`):
+        float scalar BLEU in [0, 100]; 0 before any match. `bleu_score()` gives the
+        `BLEUScore` with the precisions, brevity penalty and lengths.
+
+    Example:
+
+    >>> metric = BLEU(pad_id=0, end_id=2)
+    >>> y_true = [[5, 6, 7, 8, 9, 2, 0], [4, 5, 6, 7, 2, 0, 0]]
+    >>> y_pred = [[5, 6, 7, 8, 9, 2, 3], [4, 5, 6, 8, 2, 0, 0]]
+    >>> metric.update_state(y_true, y_pred)
+    >>> print(f"{float(metric.result()):.2f}")
+    79.84
+    >>> print(metric.bleu_score())
+    BLEU = 79.84 88.9/85.7/80.0/66.7 (BP = 1.000 ratio = 1.000 hyp_len = 9 ref_len = 9)
+
+    Reference:
+        Papineni et al., "BLEU: a Method for Automatic Evaluation of Machine
+        Translation", ACL 2002; Post, "A Call for Clarity in Reporting BLEU Scores",
+        WMT 2018 (sacrebleu); Chen and Cherry, "A Systematic Comparison of Smoothing
+        Techniques for Sentence-Level BLEU", WMT 2014.
+    """
+
+    def __init__(
+        self,
+        max_order=4,
+        smooth_method="exp",
+        smooth_value=None,
+        effective_order=False,
+        pad_id=0,
+        end_id=None,
+        name="bleu",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.max_order = check_positive_int("max_order", max_order)
+        self.smooth_method = smooth_method
+        self.smooth_value = smooth_value
+        _check_smoothing(smooth_method, smooth_value)
+        if not isinstance(effective_order, bool):
+            raise TypeError(
+                f"`effective_order` must be a bool. Received: effective_order={effective_order!r}"
+            )
+        self.effective_order = effective_order
+        self.pad_id = _check_token_id("pad_id", pad_id)
+        self.end_id = None if end_id is None else _check_token_id("end_id", end_id)
+        if self.end_id is not None and self.end_id == self.pad_id:
+            raise ValueError(
+                f"`end_id` must differ from `pad_id`. Received: end_id={end_id}, pad_id={pad_id}"
+            )
+        # Integer sums: exact, and a cross-replica read adds the replicas' shares.
+        counter = {"initializer": "zeros", "dtype": "int64", "aggregation": "sum"}
+        self.matches = self.add_variable(shape=(self.max_order,), name="matches", **counter)
+        self.totals = self.add_variable(shape=(self.max_order,), name="totals", **counter)
+        self.hyp_length = self.add_variable(shape=(), name="hyp_length", **counter)
+        self.ref_length = self.add_variable(shape=(), name="ref_length", **counter)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError(
+                "`sample_weight` is not supported by BLEU: it is a corpus statistic with "
+                f"no per-sentence weighting. Received: sample_weight={sample_weight!r}"
+            )
+        hyp = _token_ids("y_pred", y_pred)
+        ref = _token_ids("y_true", y_true)
+        if len(hyp.shape) != 2:
+            raise ValueError(
+                "`y_pred` must have rank 2 with shape (batch, len). "
+                f"Received: y_pred.shape={tuple(hyp.shape)}"
+            )
+        if len(ref.shape) == 2:
+            ref = ref[:, None, :]
+        if len(ref.shape) != 3:
+            raise ValueError(
+                "`y_true` must have shape (batch, refs, len) or (batch, len). "
+                f"Received: y_true.shape={tuple(ref.shape)}"
+            )
+        true_batch, pred_batch = ref.shape[0], hyp.shape[0]
+        if true_batch is not None and pred_batch is not None and true_batch != pred_batch:
+            raise ValueError(
+                "`y_true` and `y_pred` must have the same batch size. Received: "
+                f"y_true batch={true_batch}, y_pred batch={pred_batch}"
+            )
+        hyp, hyp_len = self._clean(hyp)
+        ref, ref_len = self._clean(ref)
+        self.matches.assign_add(_clipped_matches(hyp, hyp_len, ref, ref_len, self.max_order))
+        orders = ops.arange(1, self.max_order + 1, dtype="int64")
+        hyp_len64 = ops.cast(hyp_len, "int64")
+        self.totals.assign_add(
+            ops.sum(ops.maximum(hyp_len64[:, None] - orders[None, :] + 1, 0), axis=0)
+        )
+        self.hyp_length.assign_add(ops.sum(hyp_len64))
+        self.ref_length.assign_add(ops.sum(ops.cast(_closest_length(hyp_len, ref_len), "int64")))
+
+    def _clean(self, tokens):
+        """Drops padding (and the end token with what follows), moving the kept tokens
+        to the front; returns them and their count."""
+        keep = tokens != self.pad_id
+        if self.end_id is not None:
+            ended = ops.cumsum(ops.cast(tokens == self.end_id, "int32"), axis=-1) > 0
+            keep = keep & ops.logical_not(ended)
+        size = ops.shape(tokens)[-1]
+        position = ops.arange(size, dtype="int32")
+        # Distinct keys: kept tokens first, each group in its order.
+        order = ops.argsort(ops.where(keep, position, position + size), axis=-1)
+        tokens = ops.take_along_axis(tokens, order, axis=-1)
+        return tokens, ops.sum(ops.cast(keep, "int32"), axis=-1)
+
+    def result(self):
+        return ops.cast(
+            _bleu_in_graph(
+                ops.convert_to_tensor(self.matches),
+                ops.convert_to_tensor(self.totals),
+                ops.convert_to_tensor(self.hyp_length),
+                ops.convert_to_tensor(self.ref_length),
+                self.smooth_method,
+                self.smooth_value,
+                self.effective_order,
+            ),
+            self.dtype,
+        )
+
+    def bleu_score(self) -> BLEUScore:
+        """The `BLEUScore` (eager): score, precisions, brevity penalty and lengths."""
+        return compute_bleu(
+            [int(v) for v in ops.convert_to_numpy(self.matches)],
+            [int(v) for v in ops.convert_to_numpy(self.totals)],
+            int(ops.convert_to_numpy(self.hyp_length)),
+            int(ops.convert_to_numpy(self.ref_length)),
+            self.smooth_method,
+            self.smooth_value,
+            self.effective_order,
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "max_order": self.max_order,
+            "smooth_method": self.smooth_method,
+            "smooth_value": self.smooth_value,
+            "effective_order": self.effective_order,
+            "pad_id": self.pad_id,
+            "end_id": self.end_id,
+        }
+
+
+def _check_token_id(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"`{name}` must be an int. Received: {name}={value!r}")
+    return int(value)
+
+
+def _token_ids(name: str, values):
+    """int32 ids; floats (a model's outputs) are rounded first."""
+    values = ops.convert_to_tensor(values)
+    dtype = keras.backend.standardize_dtype(values.dtype)
+    if dtype == "bool" or not ("int" in dtype or "float" in dtype):
+        raise TypeError(f"`{name}` must hold integer token ids. Received: {name}.dtype={dtype}")
+    if "float" in dtype:
+        values = ops.round(values)
+    return ops.cast(values, "int32")
+
+
+def _clipped_matches(hyp, hyp_len, ref, ref_len, max_order):
+    """Sum over the batch of min(Count, max over references of the reference count) over
+    the distinct n-grams of each hypothesis, for each order: int64 `(max_order,)`.
+
+    An n-gram equality matrix is the (n - 1)-gram one, shifted by one position, and'ed
+    with the token equality matrix shifted by n - 1: one comparison per order."""
+    same_hyp_1 = hyp[:, :, None] == hyp[:, None, :]  # (B, L, L)
+    same_ref_1 = hyp[:, None, :, None] == ref[:, :, None, :]  # (B, R, L, M)
+    hyp_positions = ops.arange(ops.shape(hyp)[1], dtype="int32")
+    ref_positions = ops.arange(ops.shape(ref)[2], dtype="int32")
+    earlier = hyp_positions[None, :] < hyp_positions[:, None]  # j < i
+    matches = []
+    same_hyp, same_ref = same_hyp_1, same_ref_1
+    for n in range(1, max_order + 1):
+        if n > 1:
+            same_hyp = same_hyp[:, :-1, :-1] & same_hyp_1[:, n - 1 :, n - 1 :]
+            same_ref = same_ref[..., :-1, :-1] & same_ref_1[..., n - 1 :, n - 1 :]
+            earlier = earlier[:-1, :-1]
+        size = ops.shape(same_hyp)[1]
+        # n-grams start at positions i with i + n <= length.
+        valid_hyp = hyp_positions[None, :size] + n <= hyp_len[:, None]  # (B, L')
+        ref_size = ops.shape(same_ref)[3]
+        valid_ref = ref_positions[None, None, :ref_size] + n <= ref_len[:, :, None]
+        same_valid = same_hyp & valid_hyp[:, None, :]
+        count = ops.sum(ops.cast(same_valid, "int32"), axis=-1)
+        # Each distinct n-gram is counted at its first occurrence.
+        first = valid_hyp & ops.logical_not(ops.any(same_valid & earlier[None], axis=-1))
+        ref_count = ops.sum(ops.cast(same_ref & valid_ref[:, :, None, :], "int32"), axis=-1)
+        ref_max = ops.max(ref_count, axis=1)
+        clipped = ops.where(first, ops.minimum(count, ref_max), 0)
+        matches.append(ops.sum(ops.cast(clipped, "int64")))
+    return ops.stack(matches)
+
+
+def _closest_length(hyp_len, ref_len):
+    """The reference length closest to each hypothesis length, the shorter on a tie."""
+    diff = ops.abs(hyp_len[:, None] - ref_len)
+    best = ops.min(diff, axis=1, keepdims=True)
+    big = ops.max(ref_len) + 1
+    return ops.min(ops.where(diff == best, ref_len, big), axis=1)
+
+
+def _bleu_in_graph(matches, totals, sys_len, ref_len, smooth_method, smooth_value, effective):
+    """`compute_bleu`'s score in tensor ops (float64)."""
+    smooth_method, smooth_value = _check_smoothing(smooth_method, smooth_value)
+    max_order = matches.shape[0]
+    correct = ops.cast(matches, "float64")
+    total = ops.cast(totals, "float64")
+    index = ops.arange(max_order, dtype="int32")
+    if smooth_method == "add-k":
+        k = ops.where(index > 0, float(smooth_value), 0.0)
+        correct, total = correct + k, total + k
+    # Orders before the first one without n-grams (sacrebleu stops there).
+    processed = ops.cumprod(ops.cast(total > 0, "int32")) > 0
+    zero = processed & (correct == 0)
+    safe_total = ops.where(total > 0, total, 1.0)
+    if smooth_method == "exp":
+        doublings = ops.cumsum(ops.cast(zero, "float64"))
+        smoothed = 100.0 / (ops.power(2.0, doublings) * safe_total)
+    elif smooth_method == "floor":
+        smoothed = 100.0 * float(smooth_value) / safe_total
+    else:
+        smoothed = ops.zeros_like(total)
+    precisions = ops.where(zero, smoothed, 100.0 * correct / safe_total)
+    precisions = ops.where(processed, precisions, 0.0)
+    if effective:
+        count = ops.sum(ops.cast(processed, "int32"))
+        eff_order = ops.where(count > 0, count, max_order)
+    else:
+        eff_order = ops.convert_to_tensor(max_order, dtype="int32")
+    positive = precisions > 0
+    logs = ops.where(positive, ops.log(ops.where(positive, precisions, 1.0)), float(_LOG_ZERO))
+    log_sum = ops.sum(ops.where(index < eff_order, logs, 0.0))
+    sys_len = ops.cast(sys_len, "float64")
+    ref_len = ops.cast(ref_len, "float64")
+    bp = ops.where(
+        sys_len < ref_len,
+        ops.where(sys_len > 0, ops.exp(1.0 - ref_len / ops.maximum(sys_len, 1.0)), 0.0),
+        1.0,
+    )
+    score = bp * ops.exp(log_sum / ops.cast(eff_order, "float64"))
+    return ops.where(ops.sum(matches) > 0, score, 0.0)
