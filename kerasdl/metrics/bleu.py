@@ -808,7 +808,7 @@ def _bleu_in_graph(matches, totals, sys_len, ref_len, smooth_method, smooth_valu
     total = ops.cast(totals, "float64")
     index = ops.arange(max_order, dtype="int32")
     if smooth_method == "add-k":
-        k = ops.where(index > 0, float(smooth_value), 0.0)
+        k = ops.cast(ops.where(index > 0, float(smooth_value), 0.0), "float64")
         correct, total = correct + k, total + k
     # Orders before the first one without n-grams (sacrebleu stops there).
     processed = ops.cumprod(ops.cast(total > 0, "int32")) > 0
