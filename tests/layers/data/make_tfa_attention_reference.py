@@ -1,0 +1,101 @@
+"""Writes tfa_attention_reference.json: tfa.seq2seq attention outputs on fixed inputs.
+
+Run with tensorflow-addons 0.23 (TF 2.15, Keras 2), which cannot be installed beside
+Keras 3, so the reference numbers are stored and tests/layers/test_attention.py compares
+kerasdl's layers against them:
+
+    python tests/layers/data/make_tfa_attention_reference.py
+
+`reference_inputs` is shared with the test, so both sides see the same inputs and weights.
+Contexts are computed by tfa's own `_compute_attention` (what `AttentionWrapper` runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+
+def reference_inputs() -> dict[str, np.ndarray]:
+    """Query (3, 4), memory (3, 5, 3), lengths, and the attention weights."""
+    rng = np.random.default_rng(7)
+    batch, time, query_dim, value_dim, units = 3, 5, 4, 3, 4
+    return {
+        "query": rng.normal(size=(batch, query_dim)).astype("float32"),
+        "memory": rng.normal(size=(batch, time, value_dim)).astype("float32"),
+        "lengths": np.array([5, 2, 1], "int32"),
+        "w_query": rng.normal(size=(query_dim, units)).astype("float32"),
+        "w_memory": rng.normal(size=(value_dim, units)).astype("float32"),
+        "v": rng.normal(size=(units,)).astype("float32"),
+        "g": np.float32(0.7),
+        "b": rng.normal(size=(units,)).astype("float32"),
+    }
+
+
+def main() -> None:
+    import tensorflow as tf
+    import tensorflow_addons as tfa
+    from tensorflow_addons.seq2seq import attention_wrapper
+
+    d = reference_inputs()
+    batch, _, _ = d["memory"].shape
+    units = d["v"].shape[0]
+    query_dim = d["query"].shape[1]
+    constant = tf.keras.initializers.Constant
+
+    def dense(kernel):
+        return tf.keras.layers.Dense(
+            kernel.shape[1], use_bias=False, kernel_initializer=constant(kernel)
+        )
+
+    def attend(mechanism):
+        state = mechanism.initial_state(batch, tf.float32)
+        context, weights, _ = attention_wrapper._compute_attention(
+            mechanism, tf.constant(d["query"]), state, None
+        )
+        return {"context": context.numpy().tolist(), "weights": weights.numpy().tolist()}
+
+    out = {"versions": {"tensorflow_addons": tfa.__version__, "tensorflow": tf.__version__}}
+    for masked in (False, True):
+        lengths = d["lengths"] if masked else None
+        for probability_fn in ("softmax", "hardmax"):
+            for normalize in (False, True):
+                mechanism = tfa.seq2seq.BahdanauAttention(
+                    units,
+                    memory=d["memory"],
+                    memory_sequence_length=lengths,
+                    normalize=normalize,
+                    probability_fn=probability_fn,
+                    kernel_initializer=constant(d["v"]),
+                    query_layer=dense(d["w_query"]),
+                    memory_layer=dense(d["w_memory"]),
+                )
+                attend(mechanism)  # builds attention_g and attention_b
+                if normalize:
+                    mechanism.attention_g.assign(d["g"])
+                    mechanism.attention_b.assign(d["b"])
+                key = f"bahdanau-normalize={normalize}-{probability_fn}-masked={masked}"
+                out[key] = attend(mechanism)
+            for scale in (False, True):
+                mechanism = tfa.seq2seq.LuongAttention(
+                    query_dim,
+                    memory=d["memory"],
+                    memory_sequence_length=lengths,
+                    scale=scale,
+                    probability_fn=probability_fn,
+                    memory_layer=dense(d["w_memory"][:, :query_dim]),
+                )
+                attend(mechanism)
+                if scale:
+                    mechanism.scale_weight.assign(d["g"])
+                key = f"luong-scale={scale}-{probability_fn}-masked={masked}"
+                out[key] = attend(mechanism)
+    path = os.path.join(os.path.dirname(__file__), "tfa_attention_reference.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
