@@ -155,23 +155,28 @@ def beam_search(
         vocab = tf.shape(token_log_probs)[-1]
         token_log_probs = tf.reshape(token_log_probs, [-1, beams, vocab])
 
-        # Candidates: each unfinished hypothesis extended by every token, scored at
-        # Ty = step + 1; each finished one carried over once (in column 0) as it is.
-        extended = log_probs[:, :, None] + token_log_probs
-        extended_scores = length_normalize(extended, step + 1, alpha)
-        carried = tf.where(tf.equal(tf.range(vocab), 0), scores[:, :, None], NEG_INF)
-        candidates = tf.where(finished[:, :, None], carried, extended_scores)
-        new_scores, index = tf.math.top_k(tf.reshape(candidates, [-1, beams * vocab]), beams)
-        parent, token = index // vocab, index % vocab
-
-        was_finished = tf.gather(finished, parent, batch_dims=1)
-        extending = tf.logical_not(was_finished)
-        new_log_probs = tf.where(
-            was_finished,
-            tf.gather(log_probs, parent, batch_dims=1),
-            tf.gather(tf.reshape(extended, [-1, beams * vocab]), index, batch_dims=1),
+        # The best `beams` extensions of the unfinished hypotheses (finished ones get a
+        # -inf base). They all have Ty = step + 1, so ranking them by raw log P is ranking
+        # them by score, and the [batch, beams, vocab] tensor sees one add and one top-k.
+        extended = tf.where(finished, NEG_INF, log_probs)[:, :, None] + token_log_probs
+        grown_log_probs, index = tf.math.top_k(
+            tf.reshape(extended, [-1, beams * vocab]), beams, sorted=False
         )
-        new_lengths = tf.where(was_finished, tf.gather(lengths, parent, batch_dims=1), step + 1)
+        grown_scores = length_normalize(grown_log_probs, step + 1, alpha)
+        # Then those against the finished hypotheses, carried over unchanged.
+        candidates = (
+            tf.concat([grown_scores, tf.where(finished, scores, NEG_INF)], axis=1),
+            tf.concat([index // vocab, tf.broadcast_to(tf.range(beams), tf.shape(index))], axis=1),
+            tf.concat([index % vocab, tf.fill(tf.shape(index), end_id)], axis=1),
+            tf.concat([grown_log_probs, log_probs], axis=1),
+            tf.concat([tf.fill(tf.shape(index), step + 1), lengths], axis=1),
+            tf.concat([tf.zeros_like(finished), finished], axis=1),
+        )
+        new_scores, pick = tf.math.top_k(candidates[0], beams, sorted=False)
+        parent, token, new_log_probs, new_lengths, was_finished = (
+            tf.gather(x, pick, batch_dims=1) for x in candidates[1:]
+        )
+        extending = tf.logical_not(was_finished)
         new_sequences = write_at(tf.gather(sequences, parent, batch_dims=1), step, token, extending)
         ends = tf.logical_and(extending, tf.equal(token, end_id))
         new_finished = tf.logical_or(was_finished, ends)
