@@ -188,3 +188,32 @@ def test_errors_and_config_round_trip():
     assert isinstance(restored.loss, keras.losses.Huber) and restored.loss.name == "robust"
     np.testing.assert_array_equal(restored.data[0], x)
     assert restored.every_n_batches == 3
+
+
+def test_same_norms_under_mirrored_strategy():
+    from tests.strategies import two_cpu_strategy
+
+    x, y = regression()
+
+    def build():
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(8, name="hidden"), keras.layers.Dense(1)]
+        )
+        model.compile("sgd", "mse")
+        return model
+
+    keras.utils.set_random_seed(0)
+    single = build()
+    with two_cpu_strategy().scope():
+        mirrored = build()
+    mirrored.set_weights(single.get_weights())
+    records = []
+    for model in (single, mirrored):
+        monitor = GradientNormMonitor((x, y), verbose=0)
+        monitor.set_model(model)
+        records.append(monitor.compute())
+    assert records[1]["global"] == pytest.approx(records[0]["global"], rel=1e-6)
+    assert records[1]["layers"]["hidden"] == pytest.approx(records[0]["layers"]["hidden"], rel=1e-6)
+    monitor = GradientNormMonitor((x, y), every_n_batches=1, verbose=0)
+    mirrored.fit(x, y, batch_size=16, epochs=1, callbacks=[monitor], verbose=0)
+    assert len(monitor.records) == 3 and all(r["finite"] for r in monitor.records)
