@@ -1,9 +1,14 @@
-"""Conformance examples of the attention layers.
+"""Conformance examples of the attention layers and the peephole LSTM.
 
 The suite builds `Input -> layer -> one output`, so the attention layers run as
 self-attention (`layer(x)`: the sequence attends to itself) with `return_weights=False`;
 tests/layers/test_attention.py checks the two-input, two-output form, masks, hardmax
 (which has no gradient, so a model of it alone cannot train here) and export.
+
+`PeepholeLSTMCell` is called with `(inputs, states)` and returns `(a, [a, c])`, which the
+suite's one-input, one-output model cannot hold: it joins through `PeepholeLSTM` (the
+cell inside `keras.layers.RNN`), and tests/layers/test_recurrent.py checks the cell's own
+config, saving and TFLite conversion.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerasdl.layers.attention import BahdanauAttention, ContextAttention, LuongAttention
+from kerasdl.layers.recurrent import PeepholeLSTM
 from tests.conformance.registry import Bad, Example, random_floats
 
 
@@ -82,5 +88,20 @@ EXAMPLES: list[Example] = [
         inputs=lambda: (np.asarray(random_floats(4, 5, 3)) * 0.5,),
         device_ready=True,
         id="LuongAttention-dot",
+    ),
+    Example(
+        cls=PeepholeLSTM,
+        kind="layer",
+        kwargs={"units": 4, "return_sequences": True},
+        inputs=sequences,
+        bad=(
+            Bad(ValueError, r"`units` must be > 0\. Received: units=0", kwargs={"units": 0}),
+            Bad(
+                ValueError,
+                r"`dropout` must be in \[0, 1\)\. Received: dropout=1\.5",
+                kwargs={"dropout": 1.5},
+            ),
+        ),
+        device_ready=True,
     ),
 ]
