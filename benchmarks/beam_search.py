@@ -95,7 +95,7 @@ def run(batch: int = 32, length: int = 32, beam_widths: tuple[int, ...] = (4, 10
             same = np.mean(np.all(got == want, axis=1))
             # Float rounding may flip a near-tie between two beams in a rare example.
             assert same >= 0.9, f"best sequences agree in only {same:.0%} of examples"
-            t_ours, t_peer = compare(lambda f=ours_fn: f(h), lambda f=peer_fn: f(h))
+            t_ours, t_peer = compare(lambda f=ours_fn: f(h), lambda f=peer_fn: f(h), repeats=7)
             yield tokens_row(
                 f"beam search, width {beam_width}, GRU LM V={VOCAB}, batch {batch} x "
                 f"{length} tokens, {mode} (same output: {same:.0%})",
