@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from kerasdl.layers.attention import BahdanauAttention, ContextAttention, LuongAttention
-from tests.layers.data.make_tfa_attention_reference import reference_inputs
+from tests.layers.data.make_tfa_attention_reference import reference_inputs, wrapper_inputs
 
 HERE = os.path.dirname(__file__)
 
@@ -515,30 +515,34 @@ def test_decoder_step_converts_to_tflite_with_builtin_ops(tmp_path, probability_
     assert np.all(got[1][1, 3:] == 0.0)
 
 
-def test_decoder_loop_replaces_attention_wrapper():
-    # AttentionWrapper(LSTMCell, BahdanauAttention) in tfa: at each step the cell
-    # reads [y<t-1>; c<t>] where c<t> attends with the previous state s<t-1>.
-    rng = np.random.default_rng(8)
-    encoder_outputs = rng.normal(size=(2, 5, 4)).astype("float32")
-    lengths = np.array([5, 3])
-    targets = rng.normal(size=(2, 3, 2)).astype("float32")
-    attention = BahdanauAttention(6)
-    cell = keras.layers.LSTMCell(6)
-    state = [np.zeros((2, 6), "float32"), np.zeros((2, 6), "float32")]
-    alphas = []
-    for t in range(3):
-        context, alpha = attention(state[0], encoder_outputs, memory_sequence_length=lengths)
-        output, state = cell(keras.ops.concatenate([targets[:, t], context], -1), state)
-        alphas.append(np.asarray(alpha))
-    alphas = np.stack(alphas, 1)
-    assert tuple(output.shape) == (2, 6)
-    assert np.all(alphas[1, :, 3:] == 0.0)
-    np.testing.assert_allclose(alphas.sum(-1), 1.0, atol=1e-6)
-    # Step 0 queries with the zero state: W_1 s = 0, so the weights depend on a alone.
-    _, expected = np_attend(
-        bahdanau_energies(attention),
-        np.zeros((2, 6)),
-        encoder_outputs,
-        np.arange(5)[None] < lengths[:, None],
-    )
-    np.testing.assert_allclose(alphas[:, 0], expected, atol=1e-6)
+def test_decoder_loop_reproduces_tfa_attention_wrapper():
+    # tfa.seq2seq.AttentionWrapper(LSTMCell, BahdanauAttention, output_attention=True):
+    # the cell reads [y<t>; attention<t-1>], its output queries the attention, and the
+    # context is the step's output and the next step's attention input. Four steps
+    # against tfa's stored outputs and alignment history.
+    w = wrapper_inputs()
+    expected = tfa_reference()["attention_wrapper"]
+    batch, time, value_dim = w["memory"].shape
+    cell_units = w["recurrent_kernel"].shape[0]
+    attention = BahdanauAttention(w["v"].shape[0])
+    attention.build((batch, cell_units), (batch, time, value_dim))
+    attention.query_kernel.assign(w["w_query"])
+    attention.memory_kernel.assign(w["w_memory"])
+    attention.attention_v.assign(w["v"])
+    cell = keras.layers.LSTMCell(cell_units)
+    cell.build((batch, w["kernel"].shape[0]))
+    cell.set_weights([w["kernel"], w["recurrent_kernel"], w["bias"]])
+
+    state = cell.get_initial_state(batch_size=batch)
+    attention_vector = keras.ops.zeros((batch, value_dim))
+    outputs, alignments = [], []
+    for t in range(w["y"].shape[1]):
+        output, state = cell(keras.ops.concatenate([w["y"][:, t], attention_vector], -1), state)
+        attention_vector, alpha = attention(
+            output, w["memory"], memory_sequence_length=w["lengths"]
+        )
+        outputs.append(np.asarray(attention_vector))
+        alignments.append(np.asarray(alpha))
+    np.testing.assert_allclose(np.stack(outputs, 1), expected["outputs"], atol=1e-6)
+    np.testing.assert_allclose(np.stack(alignments, 1), expected["alignments"], atol=1e-6)
+    assert np.all(np.stack(alignments, 1)[1, :, 2:] == 0.0)

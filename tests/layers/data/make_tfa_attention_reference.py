@@ -7,7 +7,8 @@ kerasdl's layers against them:
     python tests/layers/data/make_tfa_attention_reference.py
 
 `reference_inputs` is shared with the test, so both sides see the same inputs and weights.
-Contexts are computed by tfa's own `_compute_attention` (what `AttentionWrapper` runs).
+Contexts are computed by tfa's own `_compute_attention` (what `AttentionWrapper` runs);
+"attention_wrapper" holds four steps of `AttentionWrapper(LSTMCell, BahdanauAttention)`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,28 @@ def reference_inputs() -> dict[str, np.ndarray]:
         "v": rng.normal(size=(units,)).astype("float32"),
         "g": np.float32(0.7),
         "b": rng.normal(size=(units,)).astype("float32"),
+    }
+
+
+def wrapper_inputs() -> dict[str, np.ndarray]:
+    """Memory (2, 5, 3) with lengths, decoder inputs (2, 4, 2), and the weights of a
+    4-unit Bahdanau attention and a 6-unit LSTMCell reading [y<t>; attention<t-1>]."""
+    rng = np.random.default_rng(21)
+    batch, time, value_dim, units, cell_units, input_dim, steps = 2, 5, 3, 4, 6, 2, 4
+    return {
+        "memory": rng.normal(size=(batch, time, value_dim)).astype("float32"),
+        "lengths": np.array([5, 2], "int32"),
+        "y": rng.normal(size=(batch, steps, input_dim)).astype("float32"),
+        "w_query": rng.normal(scale=0.5, size=(cell_units, units)).astype("float32"),
+        "w_memory": rng.normal(scale=0.5, size=(value_dim, units)).astype("float32"),
+        "v": rng.normal(size=(units,)).astype("float32"),
+        "kernel": rng.normal(scale=0.5, size=(input_dim + value_dim, 4 * cell_units)).astype(
+            "float32"
+        ),
+        "recurrent_kernel": rng.normal(scale=0.5, size=(cell_units, 4 * cell_units)).astype(
+            "float32"
+        ),
+        "bias": rng.normal(scale=0.5, size=(4 * cell_units,)).astype("float32"),
     }
 
 
@@ -92,6 +115,36 @@ def main() -> None:
                     mechanism.scale_weight.assign(d["g"])
                 key = f"luong-scale={scale}-{probability_fn}-masked={masked}"
                 out[key] = attend(mechanism)
+    w = wrapper_inputs()
+    batch = w["memory"].shape[0]
+    cell_units = w["recurrent_kernel"].shape[0]
+    mechanism = tfa.seq2seq.BahdanauAttention(
+        w["v"].shape[0],
+        memory=w["memory"],
+        memory_sequence_length=w["lengths"],
+        kernel_initializer=constant(w["v"]),
+        query_layer=dense(w["w_query"]),
+        memory_layer=dense(w["w_memory"]),
+    )
+    cell = tf.keras.layers.LSTMCell(
+        cell_units,
+        kernel_initializer=constant(w["kernel"]),
+        recurrent_initializer=constant(w["recurrent_kernel"]),
+        bias_initializer=constant(w["bias"]),
+        unit_forget_bias=False,
+    )
+    wrapper = tfa.seq2seq.AttentionWrapper(
+        cell, mechanism, output_attention=True, alignment_history=True
+    )
+    state = wrapper.get_initial_state(batch_size=batch, dtype=tf.float32)
+    outputs = []
+    for t in range(w["y"].shape[1]):
+        output, state = wrapper(tf.constant(w["y"][:, t]), state)
+        outputs.append(output.numpy())
+    out["attention_wrapper"] = {
+        "outputs": np.stack(outputs, 1).tolist(),
+        "alignments": state.alignment_history.stack().numpy().transpose(1, 0, 2).tolist(),
+    }
     path = os.path.join(os.path.dirname(__file__), "tfa_attention_reference.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
