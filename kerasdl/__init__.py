@@ -4,12 +4,13 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from kerasdl import data, distribute, export, layers, losses, metrics, models, ops, plot  # noqa: E402
+from kerasdl import data, decoding, distribute, export, layers, losses, metrics, models, ops, plot  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "data",
+    "decoding",
     "distribute",
     "export",
     "layers",
