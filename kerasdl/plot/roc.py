@@ -22,7 +22,8 @@ def plot_roc(
             `kerasdl.verification.roc_curve`), or one `(far, tar)` pair.
         path: where to write the PNG.
         points: optional `{label: (far, tar)}` operating points to mark, e.g. the TAR at
-            the threshold chosen for a target FAR.
+            the threshold chosen for a target FAR; a point whose label is a curve's label
+            takes that curve's colour.
         log_far: FAR on a log axis (default), where low-FAR operating points are readable;
             points with FAR = 0 are then left out.
         title: optional figure title.
@@ -62,9 +63,11 @@ def plot_roc(
         checked[label] = (far, tar)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     smallest = 1.0
+    colours = {}
     for label, (far, tar) in checked.items():
         keep = far > 0 if log_far else np.ones_like(far, bool)
-        ax.plot(far[keep], tar[keep], label=label, linewidth=1.6)
+        (line,) = ax.plot(far[keep], tar[keep], label=label, linewidth=1.6)
+        colours[label] = line.get_color()
         if keep.any():
             smallest = min(smallest, far[keep].min())
     grid = np.geomspace(smallest, 1, 200) if log_far else np.linspace(0, 1, 200)
@@ -72,15 +75,23 @@ def plot_roc(
     if not log_far:
         ax.plot([0, 1], [0, 1], "--", color="lightgrey", linewidth=1, label="chance")
     for label, (far, tar) in (points or {}).items():
-        ax.plot([far], [tar], "o", markersize=7, label=f"{label}: TAR {tar:.3f} @ FAR {far:.2g}")
+        ax.plot(
+            [far],
+            [tar],
+            "o",
+            markersize=7,
+            markeredgecolor="black",
+            color=colours.get(label),
+            label=f"{label}: TAR {tar:.3f} @ FAR {far:.2g}",
+        )
     if log_far:
         ax.set_xscale("log")
     ax.set(xlabel="false accept rate (FAR)", ylabel="true accept rate (TAR)", ylim=(0, 1.02))
     ax.set_title(title or "ROC")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    # Below the axes: inside, it would hide the curves of weak and strong verifiers alike.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8, ncol=1)
     path = os.fspath(path)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path

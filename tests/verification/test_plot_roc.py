@@ -18,12 +18,12 @@ def test_plot_roc_writes_png(tmp_path):
         path = plot_roc(
             {"model A": (far, tar), "chance": (np.array([0, 1.0]), np.array([0, 1.0]))},
             tmp_path / f"roc_{log_far}.png",
-            points={"FAR 1%": (0.01, tar_point)},
+            points={"model A": (0.01, tar_point), "other": (0.5, 0.5)},
             log_far=log_far,
             title="test",
         )
         with Image.open(path) as image:
-            assert image.format == "PNG" and image.size == (600, 450)
+            assert image.format == "PNG" and image.size[0] >= 500 and image.size[1] >= 450
             pixels = np.asarray(image.convert("L"))
             assert pixels.std() > 10  # something is drawn
 
