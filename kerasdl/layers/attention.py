@@ -132,7 +132,6 @@ class _Attention(layers.Layer):
         values_mask=None,
         memory_sequence_length=None,
         mask=None,
-        training=None,
     ):
         list_form = isinstance(query, list | tuple)
         if list_form:

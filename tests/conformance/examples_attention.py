@@ -13,8 +13,6 @@ config, saving and TFLite conversion.
 
 from __future__ import annotations
 
-import numpy as np
-
 from kerasdl.layers.attention import BahdanauAttention, ContextAttention, LuongAttention
 from kerasdl.layers.recurrent import PeepholeLSTM
 from tests.conformance.registry import Bad, Example, random_floats
@@ -80,14 +78,6 @@ EXAMPLES: list[Example] = [
             Bad(ValueError, r"`score_mode` must be one of", kwargs={"score_mode": "concat"}),
         ),
         device_ready=True,
-    ),
-    Example(
-        cls=LuongAttention,
-        kind="layer",
-        kwargs={"score_mode": "dot", "scale": True, "return_weights": False},
-        inputs=lambda: (np.asarray(random_floats(4, 5, 3)) * 0.5,),
-        device_ready=True,
-        id="LuongAttention-dot",
     ),
     Example(
         cls=PeepholeLSTM,

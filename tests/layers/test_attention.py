@@ -335,6 +335,27 @@ def test_list_inputs_and_return_weights_false():
     assert tuple(weights.shape) == (2, 5)
 
 
+@pytest.mark.parametrize(
+    "layer",
+    [
+        ContextAttention(7, activation="relu", probability_fn="hardmax", bias_initializer="ones"),
+        BahdanauAttention(3, normalize=True, kernel_initializer="he_normal", return_weights=False),
+        LuongAttention(score_mode="dot", scale=True, probability_fn="hardmax"),
+        LuongAttention(4),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_config_holds_every_argument_and_round_trips(layer):
+    import inspect
+
+    cls = type(layer)
+    assert keras.saving.get_registered_name(cls) == f"kerasdl>{cls.__name__}"
+    config = layer.get_config()
+    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+    assert [p for p in params if p not in config] == []
+    assert cls.from_config(config).get_config() == config
+
+
 # Errors --------------------------------------------------------------------------------
 
 
