@@ -1,12 +1,19 @@
 """Keras layers: every one registered, serializable and exportable."""
 
+from kerasdl.layers.attention import BahdanauAttention, ContextAttention, LuongAttention
 from kerasdl.layers.augmentation import PCAColorAugmentation, RandomColorShift
 from kerasdl.layers.bottleneck import ConvBlock, IdentityBlock
 from kerasdl.layers.detection import YoloDecoder
 from kerasdl.layers.inception import InceptionModule
+from kerasdl.layers.recurrent import PeepholeLSTM, PeepholeLSTMCell
 from kerasdl.layers.residual import ResidualBlock
 
 __all__ = [
+    "BahdanauAttention",
+    "ContextAttention",
+    "LuongAttention",
+    "PeepholeLSTM",
+    "PeepholeLSTMCell",
     "ConvBlock",
     "IdentityBlock",
     "InceptionModule",

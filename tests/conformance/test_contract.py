@@ -1,5 +1,6 @@
 """The component contract, checked for every registered example (see examples.py)."""
 
+import keras
 import pytest
 
 from tests.conformance import checks
@@ -56,6 +57,12 @@ def test_every_public_component_has_an_example():
         if package is not None
         for name in package.__all__
         if isinstance(getattr(package, name), type)
+    }
+    # An RNN cell is called with (inputs, states): it joins through the RNN layer wrapping it.
+    registered |= {
+        type(e.make().cell)
+        for e in EXAMPLES
+        if e.kind == "layer" and issubclass(e.cls, keras.layers.RNN)
     }
     missing = sorted(cls.__name__ for cls in public - registered)
     assert not missing, f"public components without a conformance example: {missing}"
