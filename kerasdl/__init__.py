@@ -4,7 +4,19 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from kerasdl import data, decoding, distribute, export, layers, losses, metrics, models, ops, plot  # noqa: E402
+from kerasdl import (  # noqa: E402
+    data,
+    decoding,
+    distribute,
+    export,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    plot,
+    verification,
+)
 
 __version__ = "0.1.0"
 
@@ -19,5 +31,6 @@ __all__ = [
     "models",
     "ops",
     "plot",
+    "verification",
     "__version__",
 ]

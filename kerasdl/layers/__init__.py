@@ -4,6 +4,7 @@ from kerasdl.layers.attention import BahdanauAttention, ContextAttention, LuongA
 from kerasdl.layers.augmentation import PCAColorAugmentation, RandomColorShift
 from kerasdl.layers.bottleneck import ConvBlock, IdentityBlock
 from kerasdl.layers.detection import YoloDecoder
+from kerasdl.layers.embedding_difference import EmbeddingDifference
 from kerasdl.layers.inception import InceptionModule
 from kerasdl.layers.recurrent import PeepholeLSTM, PeepholeLSTMCell
 from kerasdl.layers.residual import ResidualBlock
@@ -11,13 +12,14 @@ from kerasdl.layers.residual import ResidualBlock
 __all__ = [
     "BahdanauAttention",
     "ContextAttention",
-    "LuongAttention",
-    "PeepholeLSTM",
-    "PeepholeLSTMCell",
     "ConvBlock",
+    "EmbeddingDifference",
     "IdentityBlock",
     "InceptionModule",
+    "LuongAttention",
     "PCAColorAugmentation",
+    "PeepholeLSTM",
+    "PeepholeLSTMCell",
     "RandomColorShift",
     "ResidualBlock",
     "YoloDecoder",

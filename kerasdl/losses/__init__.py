@@ -7,6 +7,7 @@ from kerasdl.losses.triplet import (
     TripletLoss,
     TripletSemiHardLoss,
 )
+from kerasdl.losses.triplet_per_anchor import TripletPerAnchorSemiHardLoss
 from kerasdl.losses.yolo import YoloLoss
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "TripletBatchAllLoss",
     "TripletHardLoss",
     "TripletLoss",
+    "TripletPerAnchorSemiHardLoss",
     "TripletSemiHardLoss",
     "YoloLoss",
 ]

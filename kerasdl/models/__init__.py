@@ -2,6 +2,7 @@
 
 from kerasdl.models.inception import googlenet
 from kerasdl.models.resnet import residual_cnn, resnet50
+from kerasdl.models.siamese import siamese_encoder, siamese_pair_classifier
 from kerasdl.models.sliding_window import fc_to_conv
 from kerasdl.models.transfer import (
     FeatureCache,
@@ -27,6 +28,8 @@ __all__ = [
     "predict_ten_crop",
     "residual_cnn",
     "resnet50",
+    "siamese_encoder",
+    "siamese_pair_classifier",
     "ten_crop",
     "transfer_classifier",
     "unfreeze_top",

@@ -2,5 +2,10 @@
 
 from kerasdl.plot.detection import draw_detections
 from kerasdl.plot.images import image_grid
+from kerasdl.plot.roc import plot_roc
 
-__all__ = ["draw_detections", "image_grid"]
+__all__ = [
+    "draw_detections",
+    "image_grid",
+    "plot_roc",
+]
