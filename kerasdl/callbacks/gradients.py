@@ -347,11 +347,11 @@ class GradientNormMonitor(keras.callbacks.Callback):
         if logs:
             bins = np.linspace(low, high + 1e-9, 40)
             for name, values in logs.items():
-                right.hist(values, bins=bins, histtype="step", lw=1.5, label=name)
+                right.hist(values, bins=bins, histtype="step", lw=1.5, density=True, label=name)
             right.legend(fontsize=7)
         right.set(
             xlabel="log10 |gradient element|",
-            ylabel="count",
+            ylabel="density (each layer's elements)",
             title=f"Gradient values at step {checks[-1]['step']}",
         )
         fig.tight_layout()

@@ -71,6 +71,7 @@ def plot_learning_curves(
     if human_level_error is not None:
         ax.axhline(human_level_error, color="k", linestyle="--", label="human level")
     ax.set(xlabel="epoch", ylabel="error", title=title or "Errors per epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.legend()
     if gaps:
@@ -86,6 +87,7 @@ def plot_learning_curves(
             )
         ax.axhline(0, color="k", linewidth=0.6)
         ax.set(xlabel="epoch", ylabel="gap", title="Gaps per epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         ax.legend()
     fig.tight_layout()

@@ -127,7 +127,8 @@ class ErrorAnalysis:
                 label += f"  ceiling -{self.ceilings[i]:.2%}"
             ax.text(self.fractions[i], position, " " + label, va="center", fontsize=9)
         ax.set_yticks(positions, self.categories)
-        ax.set_xlim(0, 1.45)
+        ax.set_xlim(0, 1.45)  # room for the labels right of the bars
+        ax.set_xticks(np.linspace(0, 1, 6))
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         subtitle = f"{self.n_errors} errors"
         if self.dev_error is not None:

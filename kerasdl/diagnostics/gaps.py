@@ -165,8 +165,8 @@ class ErrorGaps:
         lines += [f"  - {remedy}" for remedy in self.remedies]
         if self.avoidable_bias < 0:
             lines.append(
-                "  (training error is below the human-level estimate: human level no "
-                "longer bounds Bayes error, so avoidable bias is harder to judge)"
+                "  (training error is below the human-level estimate: by this measure no "
+                "avoidable bias is left, and past human level its guidance on bias ends)"
             )
         return "\n".join(lines)
 
