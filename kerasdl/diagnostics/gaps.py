@@ -185,15 +185,17 @@ class ErrorGaps:
         | Training | 7.00% | avoidable bias 6.00% |
         | Dev | 10.00% | variance 3.00% |
         """
-        gap_of_row = {"train_error": "avoidable_bias", "train_dev_error": "variance"}
-        gap_of_row["dev_error"] = (
-            "data_mismatch" if self.train_dev_error is not None else ("variance")
-        )
-        gap_of_row["test_error"] = "dev_overfitting"
+        gap_of_row = {
+            "train_error": "avoidable_bias",
+            "train_dev_error": "variance",
+            "dev_error": "data_mismatch" if self.train_dev_error is not None else "variance",
+            "test_error": "dev_overfitting",
+        }
         lines = ["| Split | Error | Gap to the row above |", "|---|---:|---|"]
         for name, title in self._rows():
             gap = gap_of_row.get(name)
-            text = f"{GAP_TITLES[gap]} {getattr(self, gap):.2%}" if gap else ""
+            value = getattr(self, gap) if gap else None
+            text = f"{GAP_TITLES[gap]} {value:.2%}" if value is not None else ""
             lines.append(f"| {title} | {getattr(self, name):.2%} | {text} |")
         return "\n".join(lines)
 

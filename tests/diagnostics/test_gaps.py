@@ -82,6 +82,11 @@ def test_markdown_tables():
     assert "| **largest gap** | avoidable bias | data mismatch |" in both
 
 
+def test_markdown_with_a_test_set_but_no_dev_set():
+    table = ErrorGaps(0.01, 0.02, train_dev_error=0.04, test_error=0.06).to_markdown()
+    assert "| Test | 6.00% |  |" in table
+
+
 def test_plot(tmp_path):
     path = plot_error_gaps(
         {"a": ErrorGaps(0.01, 0.08, 0.09, 0.1), "b": ErrorGaps(0.01, 0.02, dev_error=0.05)},
