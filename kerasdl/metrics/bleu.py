@@ -217,6 +217,8 @@ def corpus_bleu(
     check_one_of("tokenize", tokenize, TOKENIZERS)
     check_one_of("references_layout", references_layout, REFERENCE_LAYOUTS)
     hypotheses = _check_strings("hypotheses", hypotheses)
+    if not hypotheses:
+        raise ValueError("`hypotheses` must hold at least one string. Received: []")
     per_hypothesis = _references_per_hypothesis(references, len(hypotheses), references_layout)
     hyp_tokens = _tokenize(hypotheses, tokenize, lowercase)
     num_refs = [len(refs) for refs in per_hypothesis]
@@ -372,16 +374,16 @@ def _check_references(refs, name_of) -> None:
 # separator that no rule can match across, which gives the same tokens as one line at a
 # time and saves the per-line regex overhead.
 
-# mteval-v13a's punctuation class, without the space it also holds: spacing a space out
-# only lengthens a run of spaces, which changes no later rule's matches.
-_13A_PUNCTUATION = re.compile(r"([\{-\~\[-\`!-\&\(-\+\:-\@\/])")
-_13A_RULES = (
-    (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),
-    (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),
-    (re.compile(r"([0-9])(-)"), r"\1 \2 "),
-)
+# mteval-v13a's punctuation class [\{-\~\[-\` -\&\(-\+\:-\@\/] without the space it
+# also holds: spacing a space out only lengthens a run of spaces, which changes no later
+# rule's matches.
+_13A_PUNCTUATION = frozenset('{|}~[\\]^_`!"#$%&()*+:;<=>?@/')
+_DIGITS = "0-9"
+_13A_MARKS = ".,"
+_13A_DASH = re.compile(r"-(?<=[0-9]-)")  # ([0-9])(-) -> "\1 \2 "
 # A digit (category Nd, neither punctuation nor symbol), so that no intl rule matches it.
-_INTL_SEPARATOR = "\U0001d7ec"
+_INTL_SEPARATOR = "\ua8d0"  # SAURASHTRA DIGIT ZERO
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _tokenize(lines: list[str], tokenize: str, lowercase: bool) -> list[list[str]]:
@@ -395,6 +397,84 @@ def _tokenize(lines: list[str], tokenize: str, lowercase: bool) -> list[list[str
     return [line.split() for line in lines]
 
 
+# mteval's rules "(A)(B) -> '\1 \2 '" and "(B)(A) -> ' \1 \2'", where every B character is
+# also an A character (13a: A = [^0-9], B = [.,]; intl: A = \P{N}, B = \p{P}), replace
+# non-overlapping pairs from left to right. Within a maximal run of B characters that
+# pairs run[0] with run[1], run[2] with run[3] and so on; the first rule may first pair
+# the character before the run with run[0], the second the last odd one with the
+# character after the run; neither neighbour can be in another pair, so runs are
+# independent. A run of one B character b (nearly all of them) becomes " b " when its
+# neighbour is an A character: one pass per distinct b with a fixed replacement, which
+# `re` does in C; longer runs go through `_spaced_after_pairs`/`_spaced_before_pairs`.
+
+
+def _spaced_after_pairs(run: str, after_previous: bool) -> str:
+    """What "(A)(B) -> '\1 \2 '" makes of a run of B characters."""
+    out = [f" {run[0]} "] if after_previous else []
+    i = len(out)
+    while i + 1 < len(run):
+        out.append(f"{run[i]} {run[i + 1]} ")
+        i += 2
+    if i < len(run):
+        out.append(run[i])
+    return "".join(out)
+
+
+def _spaced_before_pairs(run: str, before_next: bool) -> str:
+    """What "(B)(A) -> ' \1 \2'" makes of a run of B characters."""
+    out = []
+    i = 0
+    while i + 1 < len(run):
+        out.append(f" {run[i]} {run[i + 1]}")
+        i += 2
+    if i < len(run):
+        out.append(f" {run[i]} " if before_next else run[i])
+    return "".join(out)
+
+
+@functools.cache
+def _single_mark_rules(mark: str, marks: str, not_a: str) -> tuple[re.Pattern, re.Pattern]:
+    """Both rules for `mark` alone in its run, B = [marks] and A = [^not_a] (character
+    class contents): a fixed replacement " mark " where its neighbour is in A."""
+    escaped = re.escape(mark)
+    # The mark comes first, so that `re` searches for it in C before trying the rest.
+    return (
+        re.compile(f"{escaped}(?<=[^{not_a}{marks}]{escaped})(?![{marks}])"),
+        re.compile(f"{escaped}(?<![{marks}]{escaped})(?=[^{not_a}{marks}])"),
+    )
+
+
+@functools.cache
+def _run_patterns(marks: str, not_a: str) -> tuple[re.Pattern, re.Pattern]:
+    return re.compile(f"[{marks}]{{2,}}"), re.compile(f"[{not_a}]")
+
+
+def _apply_pair_rules(text: str, marks: str, not_a: str, present) -> str:
+    """Both rules on `text`; `present` lists the single marks that occur in it."""
+    runs, not_a_pattern = _run_patterns(marks, not_a)
+    singles = [(mark, *_single_mark_rules(mark, marks, not_a)) for mark in present]
+
+    def in_a(char: str) -> bool:
+        return not not_a_pattern.match(char)
+
+    def after(match: re.Match) -> str:
+        start = match.start()
+        return _spaced_after_pairs(match.group(), start > 0 and in_a(match.string[start - 1]))
+
+    def before(match: re.Match) -> str:
+        end, string = match.end(), match.string
+        return _spaced_before_pairs(match.group(), end < len(string) and in_a(string[end]))
+
+    # Runs of one first: longer runs come out as marks between spaces, which must not be
+    # taken for runs of one.
+    for mark, after_single, _ in singles:
+        text = after_single.sub(f" {mark} ", text)
+    text = runs.sub(after, text)
+    for mark, _, before_single in singles:
+        text = before_single.sub(f" {mark} ", text)
+    return runs.sub(before, text)
+
+
 def _tokenize_13a(lines: list[str]) -> list[list[str]]:
     # Lines with a newline inside need the per-line order of the replacements
     # (a "<skipped>" removal can make a "-\n").
@@ -405,9 +485,14 @@ def _tokenize_13a(lines: list[str]) -> list[list[str]]:
         text = text.replace("&lt;", "<").replace("&gt;", ">")
     # mteval pads every line with a space on each side; then no rule touches "\n".
     text = " " + text.replace("\n", " \n ") + " "
-    text = _13A_PUNCTUATION.sub(r" \1 ", text)
-    for pattern, replacement in _13A_RULES:
-        text = pattern.sub(replacement, text)
+    characters = set(text)
+    for char in sorted(_13A_PUNCTUATION & characters):
+        text = text.replace(char, f" {char} ")
+    marks = [m for m in _13A_MARKS if m in characters]
+    # ([^0-9])([\.,]) -> "\1 \2 ", then ([\.,])([^0-9]) -> " \1 \2"
+    text = _apply_pair_rules(text, re.escape(_13A_MARKS), _DIGITS, marks)
+    if "-" in characters:
+        text = _13A_DASH.sub(" - ", text)
     return [line.split() for line in text.split("\n")]
 
 
@@ -416,12 +501,15 @@ def _13a_newlines(line: str) -> str:
 
 
 @functools.cache
-def _intl_rules() -> tuple[tuple[re.Pattern, str], ...]:
-    """mteval-v14's international rules with Unicode classes \\p{N}, \\p{P}, \\p{S} built
-    from `unicodedata` (sacrebleu uses the `regex` module's tables, which may know
-    characters of a newer Unicode version)."""
+def _unicode_classes(max_code: int) -> dict[str, tuple[str, frozenset[str]]]:
+    r"""For \p{N}, \p{P} and \p{S}: the character class contents and the set of members
+    up to `max_code`, from `unicodedata` (sacrebleu uses the `regex` module's tables,
+    which may know characters of a newer Unicode version).
+
+    Python's `re` tests characters beyond U+FFFF against a class one range at a time, so
+    text without them gets classes without those ranges: several times faster."""
     ranges = {"N": [], "P": [], "S": []}
-    for code in range(sys.maxunicode + 1):
+    for code in range(max_code + 1):
         spans = ranges.get(unicodedata.category(chr(code))[0])
         if spans is None:
             continue
@@ -429,28 +517,34 @@ def _intl_rules() -> tuple[tuple[re.Pattern, str], ...]:
             spans[-1][1] = code
         else:
             spans.append([code, code])
-    classes = {
-        key: "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in spans)
+    return {
+        key: (
+            "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in spans),
+            frozenset(chr(c) for a, b in spans for c in range(a, b + 1)),
+        )
         for key, spans in ranges.items()
     }
-    return (
-        (re.compile(f"([^{classes['N']}])([{classes['P']}])"), r"\1 \2 "),
-        (re.compile(f"([{classes['P']}])([^{classes['N']}])"), r" \1 \2"),
-        (re.compile(f"([{classes['S']}])"), r" \1 "),
-    )
 
 
 def _tokenize_intl(lines: list[str]) -> list[list[str]]:
-    rules = _intl_rules()
     text = _INTL_SEPARATOR.join(lines)
     if text.count(_INTL_SEPARATOR) != max(len(lines) - 1, 0):
         texts = lines  # the separator occurs in the text: one line at a time
     else:
         texts = [text]
+    classes = _unicode_classes(sys.maxunicode if _BEYOND_BMP.search(text) else 0xFFFF)
+    (numbers, _), (punctuation, punctuation_set), (_, symbols) = (
+        classes["N"],
+        classes["P"],
+        classes["S"],
+    )
     out = []
     for text in texts:
-        for pattern, replacement in rules:
-            text = pattern.sub(replacement, text)
+        characters = set(text)
+        # (\P{N})(\p{P}) -> "\1 \2 ", then (\p{P})(\P{N}) -> " \1 \2"
+        text = _apply_pair_rules(text, punctuation, numbers, sorted(punctuation_set & characters))
+        for char in sorted(symbols & characters):  # (\p{S}) -> " \1 "
+            text = text.replace(char, f" {char} ")
         out.append(text)
     if len(texts) == 1 and texts is not lines:
         out = out[0].split(_INTL_SEPARATOR)

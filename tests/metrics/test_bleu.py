@@ -175,13 +175,21 @@ def test_tokenizers_equal_sacrebleus_line_by_line():
     from sacrebleu.tokenizers.tokenizer_intl import TokenizerV14International
 
     rng = random.Random(5)
-    alphabet = list("ab5.,-&;<>/ \n\"'()«»„“…€$%") + ["&quot;", "&amp;", "<skipped>", "-\n"]
+    # Digits of other scripts (٣, ½ are \\p{N}), runs of punctuation, symbols, characters
+    # beyond U+FFFF, the separators the tokenizers join lines with.
+    alphabet = list("ab5.,-&;<>/ \n\"'()«»„“…€$%٣½¿!?·—") + ["&quot;", "&amp;", "<skipped>"]
+    alphabet += ["-\n", "\U0001d7ec", "\ua8d0", "\U0001f600", "\U00010a50"]
     lines = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(3000)]
     lines += list(pydoc_sentences()[:300]) + list(translated_messages("de")[:300])
-    lines += ["3.14 and 1,000.", "a.b,c", "..,,..", "5-3 -5 a-b", "x\U0001d7ec.y", ""]
+    lines += ["3.14 and 1,000.", "a.b,c", "..,,..", "5-3 -5 a-b", "x\U0001d7ec.y", "x\ua8d0.y", ""]
     for name, tokenizer in (("13a", Tokenizer13a()), ("intl", TokenizerV14International())):
         expected = [tokenizer(line.rstrip()).split() for line in lines]
         assert _tokenize(lines, name, False) == expected, name
+        # Text without characters beyond U+FFFF takes other (faster) classes.
+        bmp = [line for line in lines if all(ord(c) <= 0xFFFF for c in line)]
+        assert len(bmp) > 1000
+        expected = [tokenizer(line.rstrip()).split() for line in bmp]
+        assert _tokenize(bmp, name, False) == expected, name
 
 
 @pytest.mark.parametrize("smooth_method", SMOOTHING)
@@ -340,6 +348,8 @@ def test_bad_string_inputs():
         corpus_bleu(["a"], [["a"]], smooth_method="floor", smooth_value=0)
     with pytest.raises(TypeError, match=r"`hypotheses` must be a sequence of strings"):
         corpus_bleu("a b", [["a b"]])
+    with pytest.raises(ValueError, match=r"`hypotheses` must hold at least one string"):
+        corpus_bleu([], [[]])
     with pytest.raises(TypeError, match=r"`hypotheses` must hold strings.*hypotheses\[1\]=3"):
         corpus_bleu(["a", 3], [["a", "b"]])
     with pytest.raises(ValueError, match=r"`references\[0\]` must hold one reference per hyp"):
