@@ -5,8 +5,10 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from kerasdl import (  # noqa: E402
+    callbacks,
     data,
     decoding,
+    diagnostics,
     distribute,
     export,
     layers,
@@ -15,14 +17,17 @@ from kerasdl import (  # noqa: E402
     models,
     ops,
     plot,
+    tuning,
     verification,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "callbacks",
     "data",
     "decoding",
+    "diagnostics",
     "distribute",
     "export",
     "layers",
@@ -31,6 +36,7 @@ __all__ = [
     "models",
     "ops",
     "plot",
+    "tuning",
     "verification",
     "__version__",
 ]

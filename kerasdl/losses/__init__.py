@@ -1,6 +1,7 @@
 """Keras losses: every one registered, serializable and usable in `model.fit`."""
 
 from kerasdl.losses.localization import LocalizationLoss
+from kerasdl.losses.multitask import MaskedMultiLabelLoss
 from kerasdl.losses.triplet import (
     TripletBatchAllLoss,
     TripletHardLoss,
@@ -12,6 +13,7 @@ from kerasdl.losses.yolo import YoloLoss
 
 __all__ = [
     "LocalizationLoss",
+    "MaskedMultiLabelLoss",
     "TripletBatchAllLoss",
     "TripletHardLoss",
     "TripletLoss",

@@ -57,6 +57,9 @@ def test_every_public_component_has_an_example():
         if package is not None
         for name in package.__all__
         if isinstance(getattr(package, name), type)
+        and issubclass(
+            getattr(package, name), (keras.layers.Layer, keras.losses.Loss, keras.metrics.Metric)
+        )
     }
     # An RNN cell is called with (inputs, states): it joins through the RNN layer wrapping it.
     registered |= {
