@@ -3,6 +3,8 @@
 Usage:
     kerasdl demo [--task=detection|digits] [--out=saved_models] [--epochs=N] [--seed=0]
     kerasdl detect --model=saved_models/shapes_detector image.png [--out=boxes.png]
+    kerasdl style content.png style.png [--out=style_transfer.png] [--iterations=200]
+        [--size=256] [--weights=PATH]
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string(
-    "out", None, "demo: directory for exports (saved_models); detect: PNG with the boxes."
+    "out",
+    None,
+    "demo: directory for exports (saved_models); detect: PNG with the boxes; "
+    "style: the generated PNG.",
 )
 flags.DEFINE_string("model", None, "detect: a .tflite file or a (TF Serving) SavedModel dir.")
 flags.DEFINE_list(
@@ -29,10 +34,21 @@ flags.DEFINE_enum(
 flags.DEFINE_integer("epochs", None, "Training epochs (default: 20 for either demo).")
 flags.DEFINE_integer("num_train", 2000, "Training images of the detection demo.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_integer("iterations", 200, "style: Adam steps on the generated image.")
+flags.DEFINE_integer("size", 256, "style: longer side of the generated image, in pixels.")
+flags.DEFINE_string(
+    "weights",
+    None,
+    "style: VGG19 weights, 'imagenet' (Keras downloads them once) or a local .h5 file; "
+    "default: random weights (colours and texture transfer, no semantics).",
+)
+flags.DEFINE_float("learning_rate", 0.01, "style: Adam learning rate on [0, 1] pixels.")
+flags.DEFINE_integer("save_every", None, "style: also save the image every N iterations.")
 
 COMMANDS = {
     "demo": "train, evaluate and export a detector (or --task=digits: a classifier)",
     "detect": "run an exported detector on an image file",
+    "style": "neural style transfer: CONTENT and STYLE image files -> a PNG (--out)",
 }
 
 
@@ -63,6 +79,8 @@ def main(argv: list[str]) -> int:
             print(f"kerasdl detect: {error}", file=sys.stderr)
             return 2
         return 0
+    if command == "style":
+        return _style(rest)
     if rest:
         print(f"kerasdl {command}: unexpected arguments {rest}", file=sys.stderr)
         return 2
@@ -89,6 +107,34 @@ def main(argv: list[str]) -> int:
             print(f"WARNING: test mAP@0.5 is below the demo's target {REQUIRED_MAP50}")
         return 0
     return 2
+
+
+def _style(rest: list[str]) -> int:
+    from kerasdl.cli.style import run_style
+
+    if len(rest) != 2:
+        print(
+            "usage: kerasdl style CONTENT STYLE [--out=style_transfer.png] "
+            "[--iterations=N] [--size=N] [--weights=PATH]",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        run_style(
+            rest[0],
+            rest[1],
+            FLAGS.out or "style_transfer.png",
+            iterations=FLAGS.iterations,
+            size=FLAGS.size,
+            weights=FLAGS.weights,
+            learning_rate=FLAGS.learning_rate,
+            seed=FLAGS.seed,
+            save_every=FLAGS.save_every,
+        )
+    except (ValueError, TypeError) as error:
+        print(f"kerasdl style: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run() -> None:

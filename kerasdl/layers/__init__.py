@@ -8,12 +8,14 @@ from kerasdl.layers.embedding_difference import EmbeddingDifference
 from kerasdl.layers.inception import InceptionModule
 from kerasdl.layers.recurrent import PeepholeLSTM, PeepholeLSTMCell
 from kerasdl.layers.residual import ResidualBlock
+from kerasdl.layers.style import GramMatrix
 
 __all__ = [
     "BahdanauAttention",
     "ContextAttention",
     "ConvBlock",
     "EmbeddingDifference",
+    "GramMatrix",
     "IdentityBlock",
     "InceptionModule",
     "LuongAttention",

@@ -2,6 +2,14 @@
 
 from kerasdl.losses.localization import LocalizationLoss
 from kerasdl.losses.multitask import MaskedMultiLabelLoss
+from kerasdl.losses.style import (
+    ContentCost,
+    StyleCost,
+    content_cost,
+    layer_style_cost,
+    style_cost,
+    total_cost,
+)
 from kerasdl.losses.triplet import (
     TripletBatchAllLoss,
     TripletHardLoss,
@@ -12,12 +20,18 @@ from kerasdl.losses.triplet_per_anchor import TripletPerAnchorSemiHardLoss
 from kerasdl.losses.yolo import YoloLoss
 
 __all__ = [
+    "ContentCost",
     "LocalizationLoss",
     "MaskedMultiLabelLoss",
+    "StyleCost",
     "TripletBatchAllLoss",
     "TripletHardLoss",
     "TripletLoss",
     "TripletPerAnchorSemiHardLoss",
     "TripletSemiHardLoss",
     "YoloLoss",
+    "content_cost",
+    "layer_style_cost",
+    "style_cost",
+    "total_cost",
 ]

@@ -4,6 +4,7 @@ from kerasdl.models.inception import googlenet
 from kerasdl.models.resnet import residual_cnn, resnet50
 from kerasdl.models.siamese import siamese_encoder, siamese_pair_classifier
 from kerasdl.models.sliding_window import fc_to_conv
+from kerasdl.models.style_transfer import StyleTransfer
 from kerasdl.models.transfer import (
     FeatureCache,
     cache_features,
@@ -18,6 +19,7 @@ from kerasdl.models.yolo import yolo
 
 __all__ = [
     "FeatureCache",
+    "StyleTransfer",
     "cache_features",
     "classifier_head",
     "ensemble_predict",
