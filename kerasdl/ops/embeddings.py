@@ -31,6 +31,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from kerasdl._validation import check_one_of, check_positive_int
@@ -55,6 +56,15 @@ def _as_float(name: str, x: Any, min_rank: int = 1) -> Any:
             f"Received: {name}.shape={tuple(x.shape)}"
         )
     return x
+
+
+def _known_value(x: Any) -> np.ndarray | None:
+    """`x` as numpy when its value is known now (eager), None inside a traced function."""
+    if isinstance(x, np.ndarray | list | tuple | int | float):
+        return np.asarray(x)
+    if tf.executing_eagerly() and hasattr(x, "numpy"):
+        return x.numpy()
+    return None
 
 
 def _check_same_dim(name_a: str, a: Any, name_b: str, b: Any) -> None:
@@ -131,14 +141,18 @@ def _exclusion_mask(exclude: Any, num_queries: int, vocab_size: int, single: boo
             f"Received: exclude.shape={tuple(exclude.shape)}"
         )
     if rank == 1:
-        exclude = ops.broadcast_to(exclude[None, :], (num_queries, exclude.shape[0]))
-    elif rank != 2 or exclude.shape[0] != num_queries:
+        exclude = ops.broadcast_to(exclude[None, :], (num_queries, ops.shape(exclude)[0]))
+    elif rank != 2 or (
+        exclude.shape[0] is not None
+        and isinstance(num_queries, int)
+        and exclude.shape[0] != num_queries
+    ):
         raise ValueError(
             f"`exclude` must have shape [m] (the same words for every query) or [B, m] with "
             f"B={num_queries} queries. Received: exclude.shape={tuple(exclude.shape)}"
         )
-    exclude_np = ops.convert_to_numpy(exclude)
-    if exclude_np.size and exclude_np.max() >= vocab_size:
+    exclude_np = _known_value(exclude)
+    if exclude_np is not None and exclude_np.size and exclude_np.max() >= vocab_size:
         raise ValueError(
             f"`exclude` indices must be < the vocabulary size {vocab_size}. "
             f"Received: max(exclude)={int(exclude_np.max())}"
@@ -195,13 +209,14 @@ def nearest_neighbors(vectors: Any, query: Any, k: int, exclude: Any = None) -> 
     vectors, query = _common_dtype(vectors, query)
     vocab_size = vectors.shape[0]
     k = check_positive_int("k", int(k) if isinstance(k, np.integer) else k)
-    if k > vocab_size:
+    if vocab_size is not None and k > vocab_size:
         raise ValueError(f"`k` must be <= the vocabulary size {vocab_size}. Received: k={k}")
     single = len(query.shape) == 1
     queries = query[None, :] if single else query
     scores = ops.matmul(_unit(queries), ops.transpose(_unit(vectors)))
     if exclude is not None:
-        mask = _exclusion_mask(exclude, queries.shape[0], vocab_size, single)
+        num_queries = queries.shape[0] if queries.shape[0] is not None else ops.shape(queries)[0]
+        mask = _exclusion_mask(exclude, num_queries, vocab_size, single)
         scores = ops.where(mask, ops.cast(float("-inf"), scores.dtype), scores)
     similarities, indices = ops.top_k(scores, k=k, sorted=True)
     indices = ops.cast(indices, "int32")
@@ -458,7 +473,8 @@ def _check_direction(g: Any) -> Any:
         raise ValueError(
             f"`g` must be one direction of shape [d]. Received: g.shape={tuple(g.shape)}"
         )
-    if not np.any(ops.convert_to_numpy(g)):
+    value = _known_value(g)
+    if value is not None and not np.any(value):
         raise ValueError("`g` must be a non-zero direction. Received: g with every entry 0")
     return g
 

@@ -5,6 +5,7 @@ direction (mean and PCA, the latter against scikit-learn), neutralize and equali
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from sklearn.decomposition import PCA
 
 from kerasdl.ops.embeddings import (
@@ -372,3 +373,25 @@ class TestEqualize:
             equalize(np.ones((3, 3)), np.ones(3))
         with pytest.raises(ValueError, match=r"`g` must be a non-zero direction"):
             equalize((np.ones(3), np.zeros(3)), np.zeros(3))
+
+
+def test_inside_a_traced_function():
+    rng = np.random.default_rng(10)
+    vectors = rng.normal(size=(30, 6)).astype("float32")
+    queries = rng.normal(size=(4, 6)).astype("float32")
+    g = rng.normal(size=6).astype("float32")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6]), tf.TensorSpec([6])])
+    def traced(q, direction):
+        indices, _ = nearest_neighbors(vectors, q, k=3, exclude=[0, 1])
+        e1, e2 = equalize((q, q[::-1]), direction)
+        return indices, neutralize(q, direction), e1, e2
+
+    indices, neutral, e1, e2 = traced(queries, g)
+    np.testing.assert_array_equal(
+        indices.numpy(), np.asarray(nearest_neighbors(vectors, queries, 3, exclude=[0, 1])[0])
+    )
+    np.testing.assert_allclose(neutral.numpy(), np.asarray(neutralize(queries, g)), atol=1e-6)
+    expected = equalize((queries, queries[::-1]), g)
+    np.testing.assert_allclose(e1.numpy(), np.asarray(expected[0]), atol=1e-6)
+    np.testing.assert_allclose(e2.numpy(), np.asarray(expected[1]), atol=1e-6)
