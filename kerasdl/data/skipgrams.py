@@ -518,7 +518,10 @@ def skipgram_dataset(
     subsampling, becomes one example: `word` is `c`, `candidates` are `t` followed by `k`
     negatives drawn from `P(w) = f(w)^(3/4) / sum_j f(w_j)^(3/4)` (a negative equal to
     `t` is redrawn), and `labels` are `[1, 0, ..., 0]`. Pairs are shuffled within each
-    chunk and chunks are visited in a new order every epoch.
+    chunk and chunks are visited in a new order every epoch. The number of batches
+    varies a little between epochs (random windows and subsampling), so the dataset's
+    cardinality is unknown: `model.fit` runs the first epoch until the data ends (Keras
+    then warns "Your input ran out of data") and uses that many steps per epoch after.
     {args}
     Returns:
         A `tf.data.Dataset` of `((word, candidates), labels)`: int32 `[B]`, int32
