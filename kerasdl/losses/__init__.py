@@ -2,6 +2,7 @@
 
 from kerasdl.losses.localization import LocalizationLoss
 from kerasdl.losses.multitask import MaskedMultiLabelLoss
+from kerasdl.losses.sampling import NegativeSamplingLoss
 from kerasdl.losses.style import (
     ContentCost,
     StyleCost,
@@ -23,6 +24,7 @@ __all__ = [
     "ContentCost",
     "LocalizationLoss",
     "MaskedMultiLabelLoss",
+    "NegativeSamplingLoss",
     "StyleCost",
     "TripletBatchAllLoss",
     "TripletHardLoss",

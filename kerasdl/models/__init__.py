@@ -15,6 +15,7 @@ from kerasdl.models.transfer import (
     unfreeze_top,
 )
 from kerasdl.models.tta import ensemble_predict, predict_ten_crop, ten_crop
+from kerasdl.models.word2vec import word2vec, word_vectors
 from kerasdl.models.yolo import yolo
 
 __all__ = [
@@ -35,5 +36,7 @@ __all__ = [
     "ten_crop",
     "transfer_classifier",
     "unfreeze_top",
+    "word2vec",
+    "word_vectors",
     "yolo",
 ]
