@@ -228,14 +228,16 @@ def test_xla_matches_eager():
         np.testing.assert_allclose(compiled[key], eager[key], atol=1e-6)
 
 
-def detector(grid=4, seed=0):
+def detector(grid=4, seed=0, class_agnostic=True):
     """A tiny model: image -> 1x1 conv head -> YoloDecoder."""
     keras.utils.set_random_seed(seed)
     images = keras.Input((grid * 4, grid * 4, 3))
     features = keras.layers.Conv2D(8, 4, strides=4, activation="relu")(images)
     head = keras.layers.Conv2D(len(ANCHORS) * (5 + K), 1)(features)
-    outputs = YoloDecoder(ANCHORS, K, max_detections=6, score_threshold=0.1)(head)
-    return keras.Model(images, outputs)
+    decoder = YoloDecoder(
+        ANCHORS, K, max_detections=6, score_threshold=0.1, class_agnostic=class_agnostic
+    )
+    return keras.Model(images, decoder(head))
 
 
 def test_keras_file_round_trip(tmp_path):
@@ -284,12 +286,7 @@ def test_tflite_uses_builtin_ops_only_and_matches_keras(tmp_path):
 
 
 def test_per_class_nms_converts_with_builtin_ops_and_matches_keras(tmp_path):
-    keras.utils.set_random_seed(3)
-    images = keras.Input((16, 16, 3))
-    features = keras.layers.Conv2D(8, 4, strides=4, activation="relu")(images)
-    head = keras.layers.Conv2D(len(ANCHORS) * (5 + K), 1)(features)
-    decoder = YoloDecoder(ANCHORS, K, max_detections=6, score_threshold=0.1, class_agnostic=False)
-    model = keras.Model(images, decoder(head))
+    model = detector(seed=3, class_agnostic=False)
     x = np.random.default_rng(8).uniform(size=(3, 16, 16, 3)).astype("float32")
     path = os.fspath(tmp_path / "per_class.tflite")
     report = kerasdl.export.tflite(model, path, check_inputs=x)
