@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerasdl.losses.triplet import TripletHardLoss, TripletSemiHardLoss
 
@@ -211,9 +212,14 @@ def test_random_cases_cover_the_rules(tfa):
 
 
 def test_ties_match_tfa(tfa):
+    """Eagerly, and the semi-hard loss under XLA too (Keras' default in `fit`)."""
     for (case, labels, x), (want, error) in zip(GROUPS["ties"], tfa["ties"], strict=True):
         assert not error
-        np.testing.assert_allclose(float(kerasdl_loss(case)(labels, x)), want, **TOLERANCE)
+        loss = kerasdl_loss(case)
+        np.testing.assert_allclose(float(loss(labels, x)), want, **TOLERANCE)
+        if case["loss"] == "semihard":
+            jitted = tf.function(lambda y, e, loss=loss: loss(y, e), jit_compile=True)
+            np.testing.assert_allclose(float(jitted(labels, x)), want, **TOLERANCE)
 
 
 def test_no_positive_pair(tfa):
