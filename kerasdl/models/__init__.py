@@ -1,7 +1,9 @@
 """Model builders composed from kerasdl layers."""
 
+from kerasdl.models.char_lm import LanguageModelStep, char_lm
 from kerasdl.models.inception import googlenet
 from kerasdl.models.resnet import residual_cnn, resnet50
+from kerasdl.models.seq2seq import AttentionDecoder, Seq2SeqInference, seq2seq_attention
 from kerasdl.models.siamese import siamese_encoder, siamese_pair_classifier
 from kerasdl.models.sliding_window import fc_to_conv
 from kerasdl.models.style_transfer import StyleTransfer
@@ -19,9 +21,13 @@ from kerasdl.models.word2vec import word2vec, word_vectors
 from kerasdl.models.yolo import yolo
 
 __all__ = [
+    "AttentionDecoder",
     "FeatureCache",
+    "LanguageModelStep",
+    "Seq2SeqInference",
     "StyleTransfer",
     "cache_features",
+    "char_lm",
     "classifier_head",
     "ensemble_predict",
     "fc_to_conv",
@@ -31,6 +37,7 @@ __all__ = [
     "predict_ten_crop",
     "residual_cnn",
     "resnet50",
+    "seq2seq_attention",
     "siamese_encoder",
     "siamese_pair_classifier",
     "ten_crop",
