@@ -104,11 +104,11 @@ def _make_loss(impl: str, loss: str):
     return TripletSemiHardLoss() if loss == "semihard" else TripletHardLoss()
 
 
-def _timed(fn, args, repeats: int, max_seconds: float) -> tuple[float, float]:
-    """Seconds of the first call (tracing or compiling included) and the fastest of the
-    next `repeats` calls, stopping early once `max_seconds` have been spent on them."""
+def _timed(fn, args, repeats: int, max_seconds: float) -> tuple[float, float, float]:
+    """The first call's value and seconds (tracing or compiling included), and the
+    fastest of the next `repeats` calls, stopping once `max_seconds` were spent on them."""
     start = time.perf_counter()
-    fn(*args).numpy()
+    value = float(fn(*args))
     first = time.perf_counter() - start
     best, spent = float("inf"), 0.0
     for _ in range(repeats):
@@ -118,12 +118,17 @@ def _timed(fn, args, repeats: int, max_seconds: float) -> tuple[float, float]:
         best, spent = min(best, elapsed), spent + elapsed
         if spent > max_seconds:
             break
-    return first, best
+    return value, first, best
 
 
 def measure(args: argparse.Namespace) -> dict:
     cap = int(args.cap_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    try:  # Should the machine still run short, the kernel ends this process first.
+        with open("/proc/self/oom_score_adj", "w") as score:
+            score.write("1000")
+    except OSError:
+        pass
     import numpy as np
     import tensorflow as tf
 
@@ -151,13 +156,12 @@ def measure(args: argparse.Namespace) -> dict:
 
     result["baseline_rss"] = _rss_bytes()
     try:
-        result["value"] = float(forward(labels, embeddings))
-        result["first_s"], result["forward_s"] = _timed(
+        result["value"], result["first_s"], result["forward_s"] = _timed(
             forward, (labels, embeddings), args.repeats, args.max_seconds
         )
         result["forward_peak_rss"] = _peak_rss_bytes()
         if args.gradient:
-            _, result["gradient_s"] = _timed(gradient, (labels,), args.repeats, args.max_seconds)
+            _, _, result["gradient_s"] = _timed(gradient, (labels,), args.repeats, args.max_seconds)
             result["gradient_peak_rss"] = _peak_rss_bytes()
         result["status"] = "ok"
     except (tf.errors.ResourceExhaustedError, MemoryError) as error:
