@@ -10,9 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	# Test and tutorial data that Debian ships (a real style image).
+	# Test and tutorial data that Debian ships (a real style image, parallel Bibles).
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && apt-get install -y -qq opencv-doc >/dev/null; fi
+		apt-get update -qq && apt-get install -y -qq opencv-doc sword-text-web sword-text-sparv >/dev/null; fi
 	touch $(STAMP)
 
 demo: $(STAMP)
