@@ -10,6 +10,7 @@ search, sampling, beam error analysis).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import keras
@@ -421,23 +422,24 @@ class Seq2SeqInference:
         compiled `tf.function` per setting."""
         key = (max_length, beam_width, float(length_penalty_alpha), num_return)
         if key not in self._decoders:
-
-            def run(source_ids):
-                state = self.initial_state(source_ids)
-                if beam_width == 1:
-                    return greedy_search(
-                        self.step_fn, state, self.start_id, self.end_id, max_length
-                    )
-                return beam_search(
-                    self.step_fn,
-                    state,
-                    self.start_id,
-                    self.end_id,
-                    beam_width=beam_width,
-                    max_length=max_length,
-                    length_penalty_alpha=length_penalty_alpha,
-                    num_return=num_return,
-                )
-
-            self._decoders[key] = tf.function(run, reduce_retracing=True)
+            # A partial, not a closure: tf.function counts retracing per code object, and
+            # one closure per setting would read as the same function retracing.
+            self._decoders[key] = tf.function(
+                functools.partial(self._decode, *key), reduce_retracing=True
+            )
         return self._decoders[key](tf.convert_to_tensor(source_ids, tf.int32))
+
+    def _decode(self, max_length, beam_width, length_penalty_alpha, num_return, source_ids):
+        state = self.initial_state(source_ids)
+        if beam_width == 1:
+            return greedy_search(self.step_fn, state, self.start_id, self.end_id, max_length)
+        return beam_search(
+            self.step_fn,
+            state,
+            self.start_id,
+            self.end_id,
+            beam_width=beam_width,
+            max_length=max_length,
+            length_penalty_alpha=length_penalty_alpha,
+            num_return=num_return,
+        )
