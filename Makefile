@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean tfa-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,20 @@ $(STAMP): pyproject.toml
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq opencv-doc sword-text-web sword-text-sparv >/dev/null; fi
 	touch $(STAMP)
+
+# tensorflow-addons 0.23, the triplet losses' reference (tests/losses/test_triplet_vs_tfa.py,
+# benchmarks/triplet.py), needs TensorFlow 2.15 and Python 3.9-3.11: its own venv.
+TFA_VENV := .venv-tfa
+TFA_STAMP := $(TFA_VENV)/.installed
+TFA_BASE_PYTHON ?= python3.11
+
+tfa-venv: $(TFA_STAMP)
+
+$(TFA_STAMP):
+	test -x $(TFA_VENV)/bin/python || $(TFA_BASE_PYTHON) -m venv $(TFA_VENV)
+	$(TFA_VENV)/bin/python -c 'import sys; assert (3, 9) <= sys.version_info[:2] <= (3, 11), "tensorflow-addons 0.23 needs Python 3.9-3.11: set TFA_BASE_PYTHON"'
+	$(TFA_VENV)/bin/python -m pip install --quiet "tensorflow-cpu==2.15.1" "tensorflow-addons==0.23.0" "numpy<2"
+	touch $(TFA_STAMP)
 
 demo: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m kerasdl.cli.main demo --out saved_models
@@ -31,8 +45,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)
+bench: $(STAMP) $(TFA_STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TFA_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -9,7 +9,7 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-BENCHMARKS = ["resnet50", "nms", "map", "beam_search", "verification", "skipgrams"]
+BENCHMARKS = ["resnet50", "nms", "map", "beam_search", "verification", "skipgrams", "triplet"]
 
 
 def main(argv: list[str]) -> int:
