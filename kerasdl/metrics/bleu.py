@@ -852,12 +852,27 @@ def _token_ids(name: str, values):
     return ops.cast(values, "int32")
 
 
+# Above this many token pairs per sentence (L * M * refs), sorting n-gram keys is faster
+# than comparing every pair of positions.
+_PAIRWISE_LIMIT = 48 * 48
+
+
 def _clipped_matches(hyp, hyp_len, ref, ref_len, max_order):
     """Sum over the batch of min(Count, max over references of the reference count) over
     the distinct n-grams of each hypothesis, for each order: int64 `(max_order,)`.
 
-    An n-gram equality matrix is the (n - 1)-gram one, shifted by one position, and'ed
-    with the token equality matrix shifted by n - 1: one comparison per order."""
+    Short sequences compare every pair of positions; long ones (or lengths unknown when
+    tracing) sort n-gram keys. Both are exact."""
+    sizes = (hyp.shape[1], ref.shape[1], ref.shape[2])
+    if None not in sizes and sizes[0] * sizes[1] * sizes[2] <= _PAIRWISE_LIMIT:
+        return _clipped_matches_pairwise(hyp, hyp_len, ref, ref_len, max_order)
+    return _clipped_matches_sorted(hyp, hyp_len, ref, ref_len, max_order)
+
+
+def _clipped_matches_pairwise(hyp, hyp_len, ref, ref_len, max_order):
+    """An n-gram equality matrix is the (n - 1)-gram one, shifted by one position, and'ed
+    with the token equality matrix shifted by n - 1: one comparison per order.
+    O(batch * refs * L * M) memory."""
     same_hyp_1 = hyp[:, :, None] == hyp[:, None, :]  # (B, L, L)
     same_ref_1 = hyp[:, None, :, None] == ref[:, :, None, :]  # (B, R, L, M)
     hyp_positions = ops.arange(ops.shape(hyp)[1], dtype="int32")
@@ -880,9 +895,72 @@ def _clipped_matches(hyp, hyp_len, ref, ref_len, max_order):
         # Each distinct n-gram is counted at its first occurrence.
         first = valid_hyp & ops.logical_not(ops.any(same_valid & earlier[None], axis=-1))
         ref_count = ops.sum(ops.cast(same_ref & valid_ref[:, :, None, :], "int32"), axis=-1)
-        ref_max = ops.max(ref_count, axis=1)
+        # initial=0: an order longer than the sequences has no positions at all.
+        ref_max = ops.max(ref_count, axis=1, initial=0)
         clipped = ops.where(first, ops.minimum(count, ref_max), 0)
         matches.append(ops.sum(ops.cast(clipped, "int64")))
+    return ops.stack(matches)
+
+
+def _clipped_matches_sorted(hyp, hyp_len, ref, ref_len, max_order):
+    """Every position of the hypotheses and references gets an int64 key for the n-gram
+    starting there: the rank of its (sentence, (n - 1)-gram) among all of them, times
+    the number of ids, plus its last id, so equal keys mean the same sentence and
+    n-gram, with no vocabulary limit. One sort per order of key * sources + source
+    (0 for the hypothesis, k for reference k) groups them; per group, the hypothesis
+    count and each reference's count come from one segment sum.
+    O(T log T) for T = batch * (L + refs * M) positions."""
+    batch, length = ops.shape(hyp)[0], ops.shape(hyp)[1]
+    num_refs, ref_size = ops.shape(ref)[1], ops.shape(ref)[2]
+    sources = num_refs + 1
+    tokens = ops.cast(
+        ops.concatenate([ops.reshape(hyp, (-1,)), ops.reshape(ref, (-1,))], 0), "int64"
+    )
+    hyp_grid = ops.ones_like(hyp)
+    ref_grid = ops.ones_like(ref)
+    sentence = ops.arange(batch, dtype="int32")
+
+    def flat(hyp_values, ref_values):
+        return ops.concatenate([ops.reshape(hyp_values, (-1,)), ops.reshape(ref_values, (-1,))], 0)
+
+    position = flat(
+        hyp_grid * ops.arange(length, dtype="int32")[None, :],
+        ref_grid * ops.arange(ref_size, dtype="int32")[None, None, :],
+    )
+    ends = flat(hyp_grid * hyp_len[:, None], ref_grid * ref_len[:, :, None])
+    source = ops.cast(
+        flat(hyp_grid * 0, ref_grid * ops.arange(1, num_refs + 1, dtype="int32")[None, :, None]),
+        "int64",
+    )
+    rank = ops.cast(flat(hyp_grid * sentence[:, None], ref_grid * sentence[:, None, None]), "int64")
+    total = ops.shape(tokens)[0]
+    num_ids = ops.max(tokens, initial=0) + 1
+    sources64 = ops.cast(sources, "int64")
+    matches = []
+    for n in range(1, max_order + 1):
+        valid = position + n <= ends
+        last = ops.concatenate([tokens[n - 1 :], ops.zeros((n - 1,), "int64")], 0)
+        key = rank * num_ids + ops.where(valid, last, 0)
+        # Positions without an n-gram share one key above all others.
+        key = ops.where(valid, key, ops.cast(total, "int64") * num_ids)
+        order = ops.argsort(key * sources64 + source)
+        sorted_key = ops.take(key, order)
+        new_group = ops.concatenate(
+            [ops.ones((1,), "bool"), sorted_key[1:] != sorted_key[:-1]], axis=0
+        )
+        group = ops.cumsum(ops.cast(new_group, "int32")) - 1
+        counted = ops.cast(ops.take(valid, order), "int32")
+        cell = group * sources + ops.cast(ops.take(source, order), "int32")
+        counts = ops.reshape(
+            ops.segment_sum(counted, cell, num_segments=total * sources), (total, sources)
+        )
+        clipped = ops.minimum(counts[:, 0], ops.max(counts[:, 1:], axis=1, initial=0))
+        matches.append(ops.sum(ops.cast(clipped, "int64")))
+        if n < max_order:
+            # Each position's group, in input order: the next order's rank.
+            # A scatter, not a gather through the inverse permutation: XLA fuses chains of
+            # gathers across orders into code that takes minutes to compile.
+            rank = ops.scatter(order[:, None], ops.cast(group, "int64"), (total,))
     return ops.stack(matches)
 
 
@@ -890,7 +968,7 @@ def _closest_length(hyp_len, ref_len):
     """The reference length closest to each hypothesis length, the shorter on a tie."""
     diff = ops.abs(hyp_len[:, None] - ref_len)
     best = ops.min(diff, axis=1, keepdims=True)
-    big = ops.max(ref_len) + 1
+    big = ops.max(ref_len, initial=0) + 1
     return ops.min(ops.where(diff == best, ref_len, big), axis=1)
 
 

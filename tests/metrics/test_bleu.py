@@ -24,6 +24,8 @@ from sacrebleu.metrics import BLEU as SacreBLEU
 from kerasdl.metrics.bleu import (
     BLEU,
     BLEUScore,
+    _clipped_matches_pairwise,
+    _clipped_matches_sorted,
     _tokenize,
     compute_bleu,
     corpus_bleu,
@@ -502,6 +504,36 @@ def test_metric_graph_with_unknown_lengths():
     for y_true, y_pred in batches:
         update(y_true, y_pred)
     assert float(metric.result()) == pytest.approx(expected_bleu(batches).score, abs=1e-4)
+
+
+def test_metric_long_sequences_sort_ngram_keys():
+    """Past _PAIRWISE_LIMIT token pairs the metric sorts n-gram keys; same counts."""
+    batches = [random_ids(seed, batch=4, refs=2, length=60, ref_length=70) for seed in (40, 41)]
+    expected = expected_bleu(batches)
+    for jit_compile in (None, True):
+        metric = BLEU()
+        update = (
+            metric.update_state
+            if jit_compile is None
+            else tf.function(metric.update_state, jit_compile=True)
+        )
+        for y_true, y_pred in batches:
+            update(tf.constant(y_true), tf.constant(y_pred))
+        assert metric.bleu_score().counts == expected.counts, jit_compile
+        assert float(metric.result()) == pytest.approx(expected.score, abs=1e-4)
+
+
+@pytest.mark.parametrize("shapes", [(3, 1, 1, 1), (5, 9, 3, 3), (6, 14, 16, 2), (2, 4, 30, 1)])
+def test_pairwise_and_sorted_counts_agree(shapes):
+    batch, length, ref_length, refs = shapes
+    rng = np.random.default_rng(length)
+    hyp = rng.integers(1, 4, (batch, length)).astype("int32")
+    ref = rng.integers(1, 4, (batch, refs, ref_length)).astype("int32")
+    hyp_len = rng.integers(0, length + 1, batch).astype("int32")
+    ref_len = rng.integers(0, ref_length + 1, (batch, refs)).astype("int32")
+    pairwise = _clipped_matches_pairwise(hyp, hyp_len, ref, ref_len, 5)
+    ngram_keys = _clipped_matches_sorted(hyp, hyp_len, ref, ref_len, 5)
+    np.testing.assert_array_equal(pairwise, ngram_keys)
 
 
 def test_metric_two_replicas():
