@@ -662,10 +662,12 @@ class BLEU(keras.metrics.Metric):
     length and its closest-reference length to integer metric variables; `result()`
     applies smoothing and the brevity penalty to the sums. Under a `tf.distribute`
     strategy each replica adds its share and the cross-replica read sums them, so
-    `evaluate` gives the single-device score. N-grams are compared position by position
-    (for each order, the hypothesis against itself and against every reference, by
-    broadcasting): exact for any vocabulary, with O(batch * refs * L * L_ref) memory per
-    order. It runs eagerly, in a graph and under XLA (`jit_compile=True`).
+    `evaluate` gives the single-device score. Counting is exact for any vocabulary:
+    short sequences (L * L_ref * refs <= 2304) compare every pair of positions by
+    broadcasting; longer ones, or lengths unknown when tracing, give every n-gram an
+    int64 key (the rank of its sentence and first n - 1 ids, times the number of ids,
+    plus its last id) and sort the keys once per order, O(T log T) for T token slots.
+    It runs eagerly, in a graph and under XLA (`jit_compile=True`).
 
     Sequences: the padding id is dropped wherever it occurs, and with `end_id` the first
     end token and everything after it are dropped too. Every reference row counts, so a
