@@ -3,6 +3,7 @@
 Usage:
     kerasdl demo [--task=detection|digits] [--out=saved_models] [--epochs=N] [--seed=0]
     kerasdl detect --model=saved_models/shapes_detector image.png [--out=boxes.png]
+    kerasdl bleu --hyp=hyp.txt --ref=ref.txt [--ref=ref2.txt] [--tokenize=13a] [--lowercase]
     kerasdl style content.png style.png [--out=style_transfer.png] [--iterations=200]
         [--size=256] [--weights=PATH]
 """
@@ -34,6 +35,10 @@ flags.DEFINE_enum(
 flags.DEFINE_integer("epochs", None, "Training epochs (default: 20 for either demo).")
 flags.DEFINE_integer("num_train", 2000, "Training images of the detection demo.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_string("hyp", None, "bleu: the hypotheses, one segment per line (UTF-8).")
+flags.DEFINE_multi_string("ref", None, "bleu: a reference file (repeat for several).")
+flags.DEFINE_enum("tokenize", "13a", ["13a", "intl", "none"], "bleu: sacrebleu's tokenizer.")
+flags.DEFINE_bool("lowercase", False, "bleu: lowercase hypotheses and references.")
 flags.DEFINE_integer("iterations", 200, "style: Adam steps on the generated image.")
 flags.DEFINE_integer("size", 256, "style: longer side of the generated image, in pixels.")
 flags.DEFINE_string(
@@ -48,6 +53,7 @@ flags.DEFINE_integer("save_every", None, "style: also save the image every N ite
 COMMANDS = {
     "demo": "train, evaluate and export a detector (or --task=digits: a classifier)",
     "detect": "run an exported detector on an image file",
+    "bleu": "corpus BLEU of a hypothesis file against reference files (as sacrebleu)",
     "style": "neural style transfer: CONTENT and STYLE image files -> a PNG (--out)",
 }
 
@@ -81,6 +87,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "style":
         return _style(rest)
+    if command == "bleu":
+        return _bleu(rest)
     if rest:
         print(f"kerasdl {command}: unexpected arguments {rest}", file=sys.stderr)
         return 2
@@ -107,6 +115,20 @@ def main(argv: list[str]) -> int:
             print(f"WARNING: test mAP@0.5 is below the demo's target {REQUIRED_MAP50}")
         return 0
     return 2
+
+
+def _bleu(rest: list[str]) -> int:
+    from kerasdl.cli.bleu import run_bleu
+
+    if rest or not FLAGS.hyp or not FLAGS.ref:
+        print("usage: kerasdl bleu --hyp=HYP.txt --ref=REF.txt [--ref=REF2.txt]", file=sys.stderr)
+        return 2
+    try:
+        run_bleu(FLAGS.hyp, FLAGS.ref, tokenize=FLAGS.tokenize, lowercase=FLAGS.lowercase)
+    except ValueError as error:
+        print(f"kerasdl bleu: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _style(rest: list[str]) -> int:
