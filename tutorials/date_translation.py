@@ -1,6 +1,6 @@
 """Date translation with attention: "25th of June, 2009" -> "2009-06-25", character by character.
 
-Run: `python -m tutorials.date_translation [--out outputs]` (about 3 minutes on 2 cores).
+Run: `python -m tutorials.date_translation [--out outputs]` (about 1 minute on 2 idle CPU cores).
 Trains the notes' attention model (bidirectional-LSTM encoder, LSTM decoder attending
 over every input character) on generated date pairs, with teacher forcing, then decodes
 held-out dates (days never seen in training) with greedy and beam search. Writes:
