@@ -6,8 +6,8 @@ Debian ships them (`apt-get install sword-text-web sword-text-sparv`), read with
 (chapters whose verse counts differ between the two versifications are left out). Whole
 books are held out: Ruth, Joel and Philippians for dev, Mark, Jonah and James for test.
 
-Run: `python -m tutorials.translate_bible [--out outputs]` (under 30 minutes on 2 CPU
-cores). Trains a small word-level attention model (bidirectional-LSTM encoder, LSTM
+Run: `python -m tutorials.translate_bible [--out outputs]` (about 10 minutes on 2 idle
+CPU cores). Trains a small word-level attention model (bidirectional-LSTM encoder, LSTM
 decoder with Bahdanau attention) with teacher forcing, logs dev BLEU each epoch with
 `BLEUEvaluation`, then reports test BLEU (kerasdl's `corpus_bleu`, lowercased and
 tokenized text) for greedy search and beam search with B = 4 and 10, with and without
