@@ -9,6 +9,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kerasdl.callbacks.diagnostics import deserialize_data
 from kerasdl.callbacks.summaries import write_histogram, write_scalar
@@ -201,7 +202,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
         prefix = f"{self.model.name}/"
         paths = [v.path.removeprefix(prefix) for v in self.model.trainable_variables]
         arrays = {
-            p: np.zeros(v.shape) if g is None else np.asarray(g, "float64")
+            # Embedding gradients arrive as IndexedSlices: densify before numpy.
+            p: np.zeros(v.shape) if g is None else np.asarray(tf.convert_to_tensor(g), "float64")
             for p, g, v in zip(paths, grads, self.model.trainable_variables, strict=True)
         }
         variable_norms = {p: float(np.sqrt(np.sum(np.square(a)))) for p, a in arrays.items()}

@@ -217,3 +217,26 @@ def test_same_norms_under_mirrored_strategy():
     monitor = GradientNormMonitor((x, y), every_n_batches=1, verbose=0)
     mirrored.fit(x, y, batch_size=16, epochs=1, callbacks=[monitor], verbose=0)
     assert len(monitor.records) == 3 and all(r["finite"] for r in monitor.records)
+
+
+def test_embedding_gradients_arrive_as_slices_and_are_densified():
+    keras.utils.set_random_seed(4)
+    tokens = np.random.default_rng(4).integers(0, 20, size=(16, 5))
+    labels = np.random.default_rng(5).integers(0, 2, size=(16,))
+    model = keras.Sequential(
+        [
+            keras.Input((5,), dtype="int32"),
+            keras.layers.Embedding(20, 3, name="embed"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(2, name="head"),
+        ]
+    )
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    monitor = GradientNormMonitor((tokens, labels), verbose=0)
+    monitor.set_model(model)
+    record = monitor.compute()
+    embedding = model.get_layer("embed").embeddings
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=tokens, y=labels, y_pred=model(tokens))
+    dense = tf.convert_to_tensor(tape.gradient(loss, embedding)).numpy()
+    assert record["layers"]["embed"] == pytest.approx(np.linalg.norm(dense), rel=1e-5)
