@@ -21,6 +21,7 @@ context here.
 
 from __future__ import annotations
 
+import abc
 import math
 
 import keras
@@ -104,7 +105,7 @@ def _normalize(scores, valid, probability_fn: str):
     return hard if valid is None else ops.where(valid, hard, 0.0)
 
 
-class _Attention(layers.Layer):
+class _Attention(layers.Layer, metaclass=abc.ABCMeta):
     """Shared call logic: inputs, masks, normalisation and context. Subclasses create
     their weights in `_build_score` and compute energies (batch, Tq, Tv) in `_score`."""
 
@@ -119,11 +120,13 @@ class _Attention(layers.Layer):
         self._build_score(query_shape[-1], values_shape[-1])
         self.built = True
 
+    @abc.abstractmethod
     def _build_score(self, query_dim, value_dim):
-        raise NotImplementedError
+        """Creates the scoring weights for these query and value depths."""
 
+    @abc.abstractmethod
     def _score(self, query, values):
-        raise NotImplementedError
+        """The energies e<t,t'>, shape (batch, Tq, Tv)."""
 
     def call(
         self,

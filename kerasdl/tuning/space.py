@@ -19,6 +19,7 @@ sampling is uniform and coarse-to-fine zooming draws its boxes.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -40,14 +41,16 @@ def _check_range(low: float, high: float, what: str = "") -> None:
         raise ValueError(f"`low` must be < `high`{what}. Received: low={low}, high={high}")
 
 
-class Dimension:
+class Dimension(abc.ABC):
     """A hyperparameter's range and scale: `from_unit(u)` for `u` in [0, 1] and back."""
 
+    @abc.abstractmethod
     def from_unit(self, u: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Values on this scale for unit-interval positions `u`."""
 
+    @abc.abstractmethod
     def to_unit(self, value: Any) -> np.ndarray:
-        raise NotImplementedError
+        """Unit-interval positions of `value` (the inverse of `from_unit`)."""
 
     def narrowed(self, low_unit: float, high_unit: float) -> Dimension:
         """The same scale restricted to the unit interval `[low_unit, high_unit]`."""
