@@ -10,9 +10,11 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	# Test and tutorial data that Debian ships (a real style image, parallel Bibles).
+	# Test and tutorial data that Debian ships (a real style image, parallel Bibles) and the
+	# speech engines and recordings the wake-word data is made from.
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && apt-get install -y -qq opencv-doc sword-text-web sword-text-sparv >/dev/null; fi
+		apt-get update -qq && apt-get install -y -qq opencv-doc sword-text-web sword-text-sparv \
+			espeak-ng flite festival alsa-utils sox >/dev/null; fi
 	touch $(STAMP)
 
 # tensorflow-addons 0.23, the triplet losses' reference (tests/losses/test_triplet_vs_tfa.py,
