@@ -1,0 +1,438 @@
+"""Offline speech synthesis with the engines Debian ships: espeak-ng, flite and festival.
+
+- espeak-ng (`apt-get install espeak-ng`): 8 English voices, each with any of ~100 voice
+  variants (m1..m8, f1..f5, klatt, named speakers), at any speed and pitch.
+- flite (`apt-get install flite`): kal, kal16, awb, rms and slt.
+- festival (`apt-get install festival`): kal_diphone; `festvox-kdlpc16k` and
+  `festvox-us-slt-hts` add ked_diphone and cmu_us_slt_arctic_hts.
+
+Every clip is cached on disk, keyed by the text and every setting, so a bank of thousands
+of utterances is synthesised once and then only read.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kerasdl._validation import check_one_of, check_positive_int
+from kerasdl.data.audio import read_wav, trim_silence
+
+ENGINES = ("espeak-ng", "flite", "festival")
+_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "festival"}
+_ESPEAK_WPM = 175  # espeak-ng's default speaking rate, speed 1.0
+# Variants that are effects rather than voices (robots, whispers, a speed-up).
+_ESPEAK_EFFECTS = re.compile(r"robo|robot|demonic|whisper|croak|^fast$|announcer", re.IGNORECASE)
+# flite's awb_time is a limited-domain voice that can only say times of day.
+_FLITE_LIMITED = ("awb_time",)
+_FESTIVAL_BATCH = 40  # utterances per festival process (its start-up costs ~0.3 s)
+_CACHE_FORMAT = 1
+
+
+def default_cache_dir() -> Path:
+    """`~/.cache/kerasdl/speech`, or `$KERASDL_CACHE/speech` when that is set."""
+    root = os.environ.get("KERASDL_CACHE") or os.path.join("~", ".cache", "kerasdl")
+    return Path(root).expanduser() / "speech"
+
+
+def _program(engine: str) -> str:
+    path = shutil.which(_PROGRAMS[engine])
+    if path is None:
+        raise FileNotFoundError(
+            f"The speech engine {engine!r} needs the `{_PROGRAMS[engine]}` program, which is "
+            f"not on PATH. Install it with `apt-get install {engine}` (Debian/Ubuntu)."
+        )
+    return path
+
+
+def _run(command: list[str], what: str, stdin: str | None = None) -> str:
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{what} failed (exit code {result.returncode}): {result.stderr.strip()[-500:]}"
+        )
+    return result.stdout
+
+
+def available_engines() -> tuple[str, ...]:
+    """The speech engines of `ENGINES` whose program is installed."""
+    return tuple(e for e in ENGINES if shutil.which(_PROGRAMS[e]) is not None)
+
+
+@functools.cache
+def _engine_voices(engine: str, language: str) -> tuple[str, ...]:
+    program = _program(engine)
+    if engine == "espeak-ng":
+        listing = _run([program, f"--voices={language}"], "espeak-ng --voices")
+        names = []
+        for line in listing.splitlines()[1:]:
+            fields = line.split()
+            # MBROLA voices (mb/...) need the separate mbrola program and data; !v/ are
+            # variants, listed by espeak_variants.
+            if (
+                len(fields) >= 5
+                and not fields[4].startswith(("mb/", "!v/"))
+                and fields[1] not in names
+            ):
+                names.append(fields[1])
+        return tuple(names)
+    if engine == "flite":
+        listing = _run([program, "-lv"], "flite -lv")
+        return tuple(listing.split(":", 1)[-1].split())
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "voices.scm")
+        Path(script).write_text("(print (voice.list))\n")
+        listing = _run([program, "-b", script], "festival (voice.list)")
+    return tuple(re.findall(r"[\w-]+", listing))
+
+
+def list_voices(engine: str, language: str = "en") -> tuple[str, ...]:
+    """The installed voices of a speech engine.
+
+    Args:
+        engine: one of `ENGINES`.
+        language: for espeak-ng, the language whose voices are listed ("en": en-gb,
+            en-us, en-gb-scotland, en-029, ...); MBROLA voices are left out. The other
+            engines list all their voices (flite's limited-domain awb_time is left out).
+
+    Returns:
+        Voice names as `Voice(engine, name)` takes them (espeak-ng variants are added as
+        "name+variant", see `espeak_variants`).
+
+    Raises:
+        FileNotFoundError: when the engine is not installed, naming the Debian package.
+    """
+    check_one_of("engine", engine, ENGINES)
+    voices = _engine_voices(engine, language if engine == "espeak-ng" else "")
+    return tuple(v for v in voices if v not in _FLITE_LIMITED)
+
+
+def espeak_variants(effects: bool = False) -> tuple[str, ...]:
+    """espeak-ng's voice variants ("m1".."m8", "f1".."f5", "klatt", named speakers, ...).
+
+    A variant changes the formant and pitch settings of any voice: `"en-us+f3"`.
+
+    Args:
+        effects: also list the effect variants (robots, whispers, "croak", "fast").
+    """
+    listing = _run([_program("espeak-ng"), "--voices=variant"], "espeak-ng --voices=variant")
+    names = [line.split()[4].split("/")[-1] for line in listing.splitlines()[1:] if line.split()]
+    return tuple(n for n in names if effects or not _ESPEAK_EFFECTS.search(n))
+
+
+@dataclasses.dataclass(frozen=True)
+class Voice:
+    """One speech-synthesis setting: engine, voice, speed and pitch.
+
+    Args:
+        engine: one of `ENGINES`.
+        name: a voice of `list_voices(engine)`; espeak-ng takes "voice+variant" too.
+        speed: speaking-rate factor in [0.4, 3] (1 is the voice's own rate); espeak-ng
+            speaks `175 * speed` words per minute, flite and festival's diphone voices
+            stretch durations by `1 / speed`, festival's HTS voices run at rate `speed`.
+        pitch: engine units, or None for the voice's own: espeak-ng's base pitch 0..99
+            (50 is normal), flite's mean F0 target in Hz (`int_f0_target_mean`; the
+            rms voice ignores it); festival has no pitch setting here.
+
+    Example:
+
+    >>> Voice("espeak-ng", "en-us+f3", speed=1.2, pitch=60)
+    Voice(engine='espeak-ng', name='en-us+f3', speed=1.2, pitch=60)
+    """
+
+    engine: str
+    name: str
+    speed: float = 1.0
+    pitch: float | None = None
+
+    def __post_init__(self) -> None:
+        check_one_of("engine", self.engine, ENGINES)
+        if not isinstance(self.name, str) or not re.fullmatch(r"[\w][\w+./-]*", self.name):
+            raise ValueError(
+                "`name` must be a voice name (letters, digits, '_', '-', '+', '.', '/'). "
+                f"Received: name={self.name!r}"
+            )
+        if isinstance(self.speed, bool) or not isinstance(self.speed, int | float):
+            raise TypeError(f"`speed` must be a number. Received: speed={self.speed!r}")
+        if not 0.4 <= self.speed <= 3:
+            raise ValueError(f"`speed` must be in [0.4, 3]. Received: speed={self.speed}")
+        if self.pitch is None:
+            return
+        if self.engine == "festival":
+            raise ValueError(
+                f"`pitch` must be None for festival voices. Received: pitch={self.pitch}"
+            )
+        if isinstance(self.pitch, bool) or not isinstance(self.pitch, int | float):
+            raise TypeError(f"`pitch` must be a number. Received: pitch={self.pitch!r}")
+        low, high = (0, 99) if self.engine == "espeak-ng" else (40, 500)
+        if not low <= self.pitch <= high:
+            raise ValueError(
+                f"`pitch` must be in [{low}, {high}] for {self.engine}. Received: "
+                f"pitch={self.pitch}"
+            )
+
+
+def _check_voice_name(voice: Voice) -> None:
+    if voice.engine == "espeak-ng":
+        return  # espeak-ng itself rejects unknown voices with a message
+    # flite falls back to kal silently, and festival names become Scheme code: check both.
+    known = _engine_voices(voice.engine, "")
+    if voice.name not in known:
+        raise ValueError(
+            f"`name` must be one of the installed {voice.engine} voices {known}. "
+            f"Received: name={voice.name!r}"
+        )
+
+
+def _cache_path(cache_dir: Path, text: str, voice: Voice, sample_rate: int, trim: bool) -> Path:
+    pitch = None if voice.pitch is None else float(voice.pitch)
+    # Numbers as floats, so speed=1 and speed=1.0 share a file.
+    settings = [voice.engine, voice.name, float(voice.speed), pitch]
+    key = json.dumps([_CACHE_FORMAT, settings, text, sample_rate, trim])
+    return cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
+
+
+def _festival_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _synthesize_batch(
+    jobs: list[tuple[str, Voice, Path]], tmp: str, sample_rate: int, trim: bool
+) -> None:
+    """Synthesises `(text, voice, cache_path)` jobs of one engine into the cache."""
+    wavs = [os.path.join(tmp, f"{cache.stem}.wav") for _, _, cache in jobs]
+    _write_wavs([(text, voice, wav) for (text, voice, _), wav in zip(jobs, wavs, strict=True)])
+    for (text, voice, cache), wav in zip(jobs, wavs, strict=True):
+        if not os.path.exists(wav):
+            raise RuntimeError(f"{voice.engine} wrote no audio for {text!r} with {voice}")
+        clip = read_wav(wav, sample_rate)
+        if trim:
+            clip = trim_silence(clip, sample_rate)
+        peak = float(np.abs(clip).max()) if clip.size else 0.0
+        if peak == 0:
+            raise RuntimeError(f"{voice.engine} produced silence for {text!r} with {voice}")
+        partial = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, (clip * (0.9 / peak)).astype(np.float32))
+        os.replace(partial, cache)  # atomic: concurrent runs never read half a file
+
+
+def _write_wavs(jobs: list[tuple[str, Voice, str]]) -> None:
+    """Writes each `(text, voice, wav_path)` of one engine; festival does all in one process
+    (its start-up and voice loading cost more than an utterance)."""
+    engine = jobs[0][1].engine
+    program = _program(engine)
+    if engine == "festival":
+        lines, current = ["(defvar hts_engine_params nil)"], None
+        for text, voice, path in jobs:
+            if voice.name != current:
+                # Keep the voice's own HTS engine options (None for diphone voices).
+                lines.append(f"(voice_{voice.name})")
+                lines.append("(set! kerasdl_hts_params hts_engine_params)")
+                current = voice.name
+            # Diphone voices read Duration_Stretch; HTS voices take the engine's rate "-r".
+            lines.append(f"(Parameter.set 'Duration_Stretch {1 / voice.speed!r})")
+            lines.append(
+                "(set! hts_engine_params (append kerasdl_hts_params "
+                f'(list (list "-r" {float(voice.speed)!r}))))'
+            )
+            lines.append(
+                f"(utt.save.wave (utt.synth (Utterance Text {_festival_string(text)})) "
+                f"{_festival_string(path)} 'riff)"
+            )
+        script = jobs[0][2] + ".scm"
+        Path(script).write_text("\n".join(lines) + "\n")
+        _run([program, "-b", script], "festival")
+        return
+    for text, voice, path in jobs:
+        if engine == "espeak-ng":
+            command = [program, "-v", voice.name, "-s", str(round(_ESPEAK_WPM * voice.speed))]
+            if voice.pitch is not None:
+                command += ["-p", str(round(voice.pitch))]
+            _run([*command, "-w", path, "--stdin"], f"espeak-ng {voice}", stdin=text)
+        else:
+            text_file = path + ".txt"
+            Path(text_file).write_text(text)
+            command = [program, "-voice", voice.name]
+            command += ["--setf", f"duration_stretch={1 / voice.speed!r}"]
+            if voice.pitch is not None:
+                command += ["--setf", f"int_f0_target_mean={float(voice.pitch)!r}"]
+            _run([*command, "-f", text_file, "-o", path], f"flite {voice}")
+
+
+def synthesize_many(
+    requests: Sequence[tuple[str, Voice]],
+    *,
+    sample_rate: int = 16000,
+    cache_dir: str | os.PathLike | None = None,
+    trim: bool = True,
+    workers: int | None = None,
+) -> list[np.ndarray]:
+    """Synthesises many `(text, voice)` pairs, in parallel, through the on-disk cache.
+
+    Each result is cached as `<cache_dir>/<hash>.npy`, the hash covering the text, every
+    voice field, the sample rate and `trim`, so a second call with the same requests only
+    reads files. Missing ones run `workers` engine processes at a time; festival requests
+    share one festival process per batch of 40.
+
+    Args:
+        requests: `(text, Voice)` pairs.
+        sample_rate: rate of the returned audio, in Hz (the engines' 8-32 kHz output is
+            resampled).
+        cache_dir: the cache directory; `default_cache_dir()` when None.
+        trim: cut leading and trailing silence (`trim_silence`), so a clip ends where the
+            speech ends.
+        workers: parallel engine processes; `os.cpu_count()` (at most 8) when None.
+
+    Returns:
+        float32 clips in [-1, 1], one per request, peak-normalised to 0.9.
+
+    Raises:
+        FileNotFoundError: an engine is not installed (naming the Debian package).
+        ValueError: an unknown flite/festival voice or empty text.
+        RuntimeError: the engine failed or produced silence.
+    """
+    sample_rate = check_positive_int("sample_rate", sample_rate)
+    workers = min(8, os.cpu_count() or 1) if workers is None else workers
+    workers = check_positive_int("workers", workers)
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    paths, missing = [], {}
+    for i, request in enumerate(requests):
+        if not isinstance(request, tuple | list) or len(request) != 2:
+            raise TypeError(
+                f"`requests[{i}]` must be a (text, Voice) pair. Received: {request!r:.80}"
+            )
+        text, voice = request
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"`requests[{i}]` text must be a non-empty string. Received: {text!r}")
+        if not isinstance(voice, Voice):
+            raise TypeError(f"`requests[{i}]` voice must be a Voice. Received: {voice!r:.80}")
+        path = _cache_path(cache, text, voice, sample_rate, trim)
+        paths.append(path)
+        if not path.exists():
+            _check_voice_name(voice)
+            missing.setdefault(path, (text, voice))
+    if missing:
+        by_engine: dict[str, list] = {}
+        for path, (text, voice) in missing.items():
+            by_engine.setdefault(voice.engine, []).append((text, voice, path))
+        batches = []
+        for engine, jobs in by_engine.items():
+            most = _FESTIVAL_BATCH if engine == "festival" else 16
+            if engine == "festival":
+                jobs.sort(key=lambda job: job[1].name)  # fewer voice loads per process
+            size = max(1, min(most, -(-len(jobs) // workers)))
+            batches += [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        with tempfile.TemporaryDirectory() as tmp:
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                futures = [
+                    pool.submit(_synthesize_batch, batch, tmp, sample_rate, trim)
+                    for batch in batches
+                ]
+                for future in futures:
+                    future.result()
+    return [np.load(path) for path in paths]
+
+
+def synthesize(
+    text: str,
+    voice: Voice | None = None,
+    *,
+    sample_rate: int = 16000,
+    cache_dir: str | os.PathLike | None = None,
+    trim: bool = True,
+) -> np.ndarray:
+    """Speaks `text` with a speech engine; see `synthesize_many`.
+
+    Args:
+        text: what to say.
+        voice: the `Voice`; espeak-ng's "en-us" when None.
+        sample_rate: rate of the returned audio, in Hz.
+        cache_dir: the cache directory; `default_cache_dir()` when None.
+        trim: cut leading and trailing silence.
+
+    Returns:
+        float32 `(samples,)` in [-1, 1], peak 0.9.
+
+    Example:
+
+    >>> import tempfile
+    >>> clip = synthesize("activate", Voice("espeak-ng", "en-us"), cache_dir=tempfile.mkdtemp())
+    >>> 0.4 < clip.size / 16000 < 1.5, float(np.round(np.abs(clip).max(), 2))
+    (True, 0.9)
+    """
+    voice = Voice("espeak-ng", "en-us") if voice is None else voice
+    return synthesize_many(
+        [(text, voice)], sample_rate=sample_rate, cache_dir=cache_dir, trim=trim, workers=1
+    )[0]
+
+
+def train_voices(
+    count: int = 200,
+    *,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    variants: Sequence[str] | None = None,
+    speed_range: tuple[float, float] = (0.75, 1.35),
+    pitch_range: tuple[int, int] = (15, 85),
+) -> list[Voice]:
+    """Random espeak-ng voices for training: voice x variant x speed x pitch.
+
+    Args:
+        count: how many voices.
+        seed: the random seed; the same seed gives the same voices.
+        names: espeak-ng voices to draw from; `list_voices("espeak-ng")` when None.
+        variants: variants to draw from, "" meaning none; `("",) + espeak_variants()` when
+            None.
+        speed_range: speeds are drawn uniformly from this range (rounded to 0.01).
+        pitch_range: pitches are integers drawn uniformly from this range (inclusive).
+
+    Returns:
+        `count` `Voice`s of engine "espeak-ng".
+    """
+    count = check_positive_int("count", count)
+    names = list(list_voices("espeak-ng") if names is None else names)
+    variants = list(("", *espeak_variants()) if variants is None else variants)
+    if not names or not variants:
+        raise ValueError(
+            f"`names` and `variants` must not be empty. Received: names={names}, "
+            f"variants={variants}"
+        )
+    rng = np.random.default_rng(seed)
+    name_ids = rng.integers(0, len(names), count)
+    variant_ids = rng.integers(0, len(variants), count)
+    speeds = np.round(rng.uniform(*speed_range, count), 2)
+    pitches = rng.integers(pitch_range[0], pitch_range[1] + 1, count)
+    return [
+        Voice("espeak-ng", names[n] + (f"+{variants[v]}" if variants[v] else ""), float(s), int(p))
+        for n, v, s, p in zip(name_ids, variant_ids, speeds, pitches, strict=True)
+    ]
+
+
+def held_out_voices(
+    engines: Sequence[str] = ("flite", "festival"), speeds: Sequence[float] = (0.85, 1.0, 1.15)
+) -> list[Voice]:
+    """Every installed voice of the held-out engines at each speed (the test speakers).
+
+    Args:
+        engines: engines whose voices are used (each must be installed).
+        speeds: speaking-rate factors.
+
+    Returns:
+        `Voice`s, engine by engine, voice by voice, speed by speed.
+    """
+    for engine in engines:
+        check_one_of("engine", engine, ENGINES)
+    return [Voice(e, name, float(s)) for e in engines for name in list_voices(e) for s in speeds]
