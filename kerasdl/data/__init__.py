@@ -1,5 +1,6 @@
 """Data sets and tf.data pipelines that need no network."""
 
+from kerasdl.data.audio import chime, overlay, read_wav, resample, trim_silence, write_wav
 from kerasdl.data.dates import date_pairs, date_vocabularies, format_date
 from kerasdl.data.detection import decode_yolo_targets, encode_yolo_targets, localization_target
 from kerasdl.data.digits import load_digits_images
@@ -13,28 +14,76 @@ from kerasdl.data.skipgrams import (
     skipgram_dataset,
     window_pairs,
 )
+from kerasdl.data.speech import (
+    Voice,
+    available_engines,
+    default_cache_dir,
+    espeak_variants,
+    held_out_voices,
+    list_voices,
+    synthesize,
+    synthesize_many,
+    train_voices,
+)
+from kerasdl.data.trigger_word import (
+    ClipBank,
+    TriggerWordExamples,
+    alsa_recordings,
+    insert_clips,
+    load_clip_bank,
+    noise_background,
+    speech_clip_bank,
+    synthetic_clip_bank,
+    trigger_word_dataset,
+    trigger_word_labels,
+)
 from kerasdl.data.vocabulary import Vocabulary, seq2seq_arrays
 from kerasdl.data.word_vectors import embedding_layer, load_word_vectors
 
 __all__ = [
+    "ClipBank",
+    "TriggerWordExamples",
     "Vocabulary",
+    "Voice",
     "alias_table",
+    "alsa_recordings",
+    "available_engines",
     "cbow_dataset",
+    "chime",
     "date_pairs",
     "date_vocabularies",
     "decode_yolo_targets",
+    "default_cache_dir",
     "embedding_layer",
     "encode_yolo_targets",
+    "espeak_variants",
     "format_date",
+    "held_out_voices",
+    "insert_clips",
     "keep_probabilities",
+    "list_voices",
+    "load_clip_bank",
     "load_digits_images",
     "load_word_vectors",
     "localization_target",
+    "noise_background",
+    "overlay",
+    "read_wav",
+    "resample",
     "sample_negatives",
     "sampling_distribution",
     "seq2seq_arrays",
     "shapes_dataset",
     "shapes_tf_dataset",
     "skipgram_dataset",
+    "speech_clip_bank",
+    "synthesize",
+    "synthesize_many",
+    "synthetic_clip_bank",
+    "train_voices",
+    "trigger_word_dataset",
+    "trigger_word_labels",
+    "trim_silence",
     "window_pairs",
+    "write_wav",
 ]
