@@ -226,10 +226,10 @@ def _event_mask(probabilities: np.ndarray, jumps: np.ndarray, threshold: float) 
         current = next_above[rows, jumps[current]]
 
 
-def detection_events(
+def detection_steps(
     probabilities: Any, step_times: Any, threshold: float = 0.5, refractory: float = 1.0
 ) -> np.ndarray | list[np.ndarray]:
-    """The times at which a wake-word detector fires.
+    """The output steps at which a wake-word detector fires.
 
     A step fires when `y<t> >= threshold` and at least `refractory` seconds have passed
     since the previous event (`step_times[t] - step_times[last] >= refractory`).
@@ -241,8 +241,38 @@ def detection_events(
         refractory: seconds after an event during which the detector does not fire again.
 
     Returns:
-        The event times (the firing steps' `step_times`), float64: one array for one clip,
-        a list of arrays for `(clips, steps)`.
+        The firing steps' indices (int64): one array for one clip, a list of arrays for
+        `(clips, steps)`.
+
+    Example:
+
+    >>> p = [0.1, 0.7, 0.9, 0.6, 0.2, 0.8, 0.9, 0.3]
+    >>> detection_steps(p, np.arange(8) * 0.5, threshold=0.5, refractory=1.0).tolist()
+    [1, 3, 5]
+    """
+    array, single = _check_probabilities(probabilities)
+    times = _check_step_times(step_times, array.shape[1])
+    threshold = _number("threshold", threshold, low=-np.inf)
+    refractory = _number("refractory", refractory)
+    mask = _event_mask(array, _refractory_jumps(times, refractory), threshold)
+    steps = [np.flatnonzero(row) for row in mask]
+    return steps[0] if single else steps
+
+
+def detection_events(
+    probabilities: Any, step_times: Any, threshold: float = 0.5, refractory: float = 1.0
+) -> np.ndarray | list[np.ndarray]:
+    """The times at which a wake-word detector fires: `step_times` of `detection_steps`.
+
+    Args:
+        probabilities: `(steps,)` per-step probabilities of one clip, or `(clips, steps)`.
+        step_times: `(steps,)` non-decreasing seconds of audio each step has heard.
+        threshold: the probability threshold.
+        refractory: seconds after an event during which the detector does not fire again.
+
+    Returns:
+        The event times in seconds (float64): one array for one clip, a list of arrays for
+        `(clips, steps)`.
 
     Example:
 
@@ -250,13 +280,9 @@ def detection_events(
     >>> detection_events(p, np.arange(8) * 0.5, threshold=0.5, refractory=1.0).tolist()
     [0.5, 1.5, 2.5]
     """
-    array, single = _check_probabilities(probabilities)
-    times = _check_step_times(step_times, array.shape[1])
-    threshold = _number("threshold", threshold, low=-np.inf)
-    refractory = _number("refractory", refractory)
-    mask = _event_mask(array, _refractory_jumps(times, refractory), threshold)
-    events = [times[row] for row in mask]
-    return events[0] if single else events
+    steps = detection_steps(probabilities, step_times, threshold, refractory)
+    times = np.asarray(step_times, dtype=np.float64)
+    return times[steps] if isinstance(steps, np.ndarray) else [times[s] for s in steps]
 
 
 def match_detections(

@@ -7,6 +7,7 @@ import pytest
 
 from kerasdl.verification.wakeword import (
     detection_events,
+    detection_steps,
     match_detections,
     operating_curve,
     threshold_for_false_activations,
@@ -113,6 +114,8 @@ def test_events_batch_and_single_agree_with_loop():
                 np.testing.assert_array_equal(
                     detection_events(row, times, threshold, refractory), expected
                 )
+                steps = detection_steps(row, times, threshold, refractory)
+                np.testing.assert_array_equal(times[steps], expected)
 
 
 def test_events_uneven_step_times():
