@@ -56,8 +56,8 @@ class Spectrogram(layers.Layer):
     The DFT is computed one of three ways (`dft`), all exporting to TFLite builtin ops:
         - `"factorized"` (default): a two-stage Cooley-Tukey DFT, `N = P * Q`, as two small
           constant matmuls (`P x 2P` and `2Q x 2(N/2P + 1)`) with a twiddle product in
-          between, on frames cut by strided slices. A few KB of constants, every op has an
-          int8 kernel (full-int8 TFLite), `O(N (P + Q))` per frame.
+          between, on frames joined from hop-sized blocks. A few KB of constants, every
+          op has an int8 kernel (full-int8 TFLite), `O(N (P + Q))` per frame.
         - `"matmul"`: one strided convolution with the constant windowed DFT matrix
           (`L x 2(N/2 + 1)`, 205,600 weights at the defaults: about 200 KB in int8). Full
           int8, the fewest int8 rounding steps, `O(L N)` per frame.
