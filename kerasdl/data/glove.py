@@ -143,6 +143,9 @@ def cooccurrence_matrix(
     if not keep.all():
         kept = keep[tokens]
         tokens, sentence_ids = tokens[kept], sentence_ids[kept]
+    if vocab_size <= np.iinfo(np.int32).max:
+        # scipy indexes with int32 when it can: int64 pairs would be converted per chunk.
+        tokens = tokens.astype(np.int32)
     shape = (vocab_size, vocab_size)
     total = scipy.sparse.csr_matrix(shape, dtype=np.float64)
     n = tokens.size
