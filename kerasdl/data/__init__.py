@@ -4,6 +4,12 @@ from kerasdl.data.audio import chime, overlay, read_wav, resample, trim_silence,
 from kerasdl.data.dates import date_pairs, date_vocabularies, format_date
 from kerasdl.data.detection import decode_yolo_targets, encode_yolo_targets, localization_target
 from kerasdl.data.digits import load_digits_images
+from kerasdl.data.glove import (
+    cooccurrence_matrix,
+    cooccurrence_triples,
+    glove_dataset,
+    vocabulary_mask,
+)
 from kerasdl.data.shapes import shapes_dataset, shapes_tf_dataset
 from kerasdl.data.skipgrams import (
     alias_table,
@@ -50,6 +56,8 @@ __all__ = [
     "available_engines",
     "cbow_dataset",
     "chime",
+    "cooccurrence_matrix",
+    "cooccurrence_triples",
     "date_pairs",
     "date_vocabularies",
     "decode_yolo_targets",
@@ -58,6 +66,7 @@ __all__ = [
     "encode_yolo_targets",
     "espeak_variants",
     "format_date",
+    "glove_dataset",
     "held_out_voices",
     "insert_clips",
     "keep_probabilities",
@@ -84,6 +93,7 @@ __all__ = [
     "trigger_word_dataset",
     "trigger_word_labels",
     "trim_silence",
+    "vocabulary_mask",
     "window_pairs",
     "write_wav",
 ]

@@ -1,5 +1,6 @@
 """Keras losses: every one registered, serializable and usable in `model.fit`."""
 
+from kerasdl.losses.glove import GloVeLoss
 from kerasdl.losses.localization import LocalizationLoss
 from kerasdl.losses.multitask import MaskedMultiLabelLoss
 from kerasdl.losses.sampling import NegativeSamplingLoss
@@ -22,6 +23,7 @@ from kerasdl.losses.yolo import YoloLoss
 
 __all__ = [
     "ContentCost",
+    "GloVeLoss",
     "LocalizationLoss",
     "MaskedMultiLabelLoss",
     "NegativeSamplingLoss",

@@ -6,8 +6,10 @@ from kerasdl.models.facenet import (
     facenet_prewhiten,
     load_facenet_h5_weights,
 )
+from kerasdl.models.glove import glove, glove_vectors
 from kerasdl.models.inception import googlenet
 from kerasdl.models.resnet import residual_cnn, resnet50
+from kerasdl.models.sentiment import sentiment_average, sentiment_lstm
 from kerasdl.models.seq2seq import AttentionDecoder, Seq2SeqInference, seq2seq_attention
 from kerasdl.models.siamese import siamese_encoder, siamese_pair_classifier
 from kerasdl.models.sliding_window import fc_to_conv
@@ -38,6 +40,8 @@ __all__ = [
     "facenet_inception_resnet_v1",
     "facenet_prewhiten",
     "fc_to_conv",
+    "glove",
+    "glove_vectors",
     "googlenet",
     "graft",
     "load_backbone",
@@ -45,6 +49,8 @@ __all__ = [
     "predict_ten_crop",
     "residual_cnn",
     "resnet50",
+    "sentiment_average",
+    "sentiment_lstm",
     "seq2seq_attention",
     "siamese_encoder",
     "siamese_pair_classifier",

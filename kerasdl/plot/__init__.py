@@ -1,11 +1,13 @@
 """Pictures of results, written as PNG files (matplotlib, no screen needed)."""
 
 from kerasdl.plot.detection import draw_detections
+from kerasdl.plot.embeddings import embeddings_tsne
 from kerasdl.plot.images import image_grid
 from kerasdl.plot.roc import plot_roc
 
 __all__ = [
     "draw_detections",
+    "embeddings_tsne",
     "image_grid",
     "plot_roc",
 ]
