@@ -30,7 +30,7 @@ batches, and each epoch (each new iterator) draws new windows, subsamples and ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -497,21 +497,38 @@ _ARGS_DOC = """
 """
 
 
-def skipgram_dataset(
-    corpus: Any,
-    window: int = 5,
-    num_negatives: int = 5,
-    batch_size: int = 1024,
-    counts: Any = None,
-    vocab_size: int | None = None,
-    subsample: float | None = 1e-3,
-    subsample_formula: str = "word2vec",
-    power: float = 0.75,
-    seed: int = 0,
-    chunk_size: int = 16384,
-    drop_remainder: bool = False,
-    as_dict: bool = False,
-) -> tf.data.Dataset:
+def _public_dataset(mode: str, name: str, doc: str) -> Callable[..., tf.data.Dataset]:
+    """A public builder for `mode`: skip-gram and CBOW take the same arguments and checks."""
+
+    def build(
+        corpus: Any,
+        window: int = 5,
+        num_negatives: int = 5,
+        batch_size: int = 1024,
+        counts: Any = None,
+        vocab_size: int | None = None,
+        subsample: float | None = 1e-3,
+        subsample_formula: str = "word2vec",
+        power: float = 0.75,
+        seed: int = 0,
+        chunk_size: int = 16384,
+        drop_remainder: bool = False,
+        as_dict: bool = False,
+    ) -> tf.data.Dataset:
+        check_one_of("subsample_formula", subsample_formula, SUBSAMPLE_FORMULAS)
+        return _dataset(
+            corpus, mode, window, num_negatives, batch_size, counts, vocab_size,
+            subsample, subsample_formula, power, seed, chunk_size, drop_remainder, as_dict,
+        )  # fmt: skip
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc.replace("{args}", _ARGS_DOC)
+    return build
+
+
+skipgram_dataset = _public_dataset(
+    "skipgram",
+    "skipgram_dataset",
     """Skip-gram examples with negative sampling: `((word, candidates), labels)`.
 
     Every (input word `c`, target `t`) pair of the corpus within a dynamic window, after
@@ -540,29 +557,12 @@ def skipgram_dataset(
     >>> (word, candidates), labels = next(iter(ds))
     >>> tuple(word.shape), tuple(candidates.shape), labels[0].numpy().tolist()
     ((4,), (4, 4), [1.0, 0.0, 0.0, 0.0])
-    """
-    check_one_of("subsample_formula", subsample_formula, SUBSAMPLE_FORMULAS)
-    return _dataset(
-        corpus, "skipgram", window, num_negatives, batch_size, counts, vocab_size,
-        subsample, subsample_formula, power, seed, chunk_size, drop_remainder, as_dict,
-    )  # fmt: skip
+    """,
+)
 
-
-def cbow_dataset(
-    corpus: Any,
-    window: int = 5,
-    num_negatives: int = 5,
-    batch_size: int = 1024,
-    counts: Any = None,
-    vocab_size: int | None = None,
-    subsample: float | None = 1e-3,
-    subsample_formula: str = "word2vec",
-    power: float = 0.75,
-    seed: int = 0,
-    chunk_size: int = 16384,
-    drop_remainder: bool = False,
-    as_dict: bool = False,
-) -> tf.data.Dataset:
+cbow_dataset = _public_dataset(
+    "cbow",
+    "cbow_dataset",
     """Continuous bag-of-words examples: `((context, candidates), labels)`.
 
     The notes' CBOW "takes the surrounding contexts from middle word, and uses the
@@ -586,13 +586,5 @@ def cbow_dataset(
     >>> (context, candidates), labels = next(iter(ds))
     >>> tuple(context.shape), tuple(candidates.shape), tuple(labels.shape)
     ((3, 4), (3, 3), (3, 3))
-    """
-    check_one_of("subsample_formula", subsample_formula, SUBSAMPLE_FORMULAS)
-    return _dataset(
-        corpus, "cbow", window, num_negatives, batch_size, counts, vocab_size,
-        subsample, subsample_formula, power, seed, chunk_size, drop_remainder, as_dict,
-    )  # fmt: skip
-
-
-skipgram_dataset.__doc__ = skipgram_dataset.__doc__.replace("{args}", _ARGS_DOC)
-cbow_dataset.__doc__ = cbow_dataset.__doc__.replace("{args}", _ARGS_DOC)
+    """,
+)
