@@ -32,16 +32,28 @@ def reshape_yolo_output(raw, num_anchors: int, num_classes: int, name: str = "in
 def check_yolo_output_shape(shape, num_anchors: int, num_classes: int, name: str) -> None:
     """Raises a ValueError naming `name` unless `shape` is a YOLO head output shape
     `[B, Sy, Sx, A, 5 + K]` or `[B, Sy, Sx, A * (5 + K)]` with a static grid."""
+    _check_yolo_grid_shape(shape, num_anchors, num_classes, name, allow_flat=True)
+
+
+def _check_yolo_grid_shape(
+    shape, num_anchors: int, num_classes: int, name: str, allow_flat: bool
+) -> None:
+    """The head output check; YOLO targets (`allow_flat=False`) must be 5-D."""
     shape = tuple(shape)
     depth = 5 + num_classes
     ok = (len(shape) == 5 and shape[3:] == (num_anchors, depth)) or (
-        len(shape) == 4 and shape[3] == num_anchors * depth
+        allow_flat and len(shape) == 4 and shape[3] == num_anchors * depth
     )
     if not ok:
+        flat = (
+            f" or [B, Sy, Sx, A * (5 + K)] = [B, Sy, Sx, {num_anchors * depth}]"
+            if allow_flat
+            else ""
+        )
         raise ValueError(
             f"`{name}` must have shape [B, Sy, Sx, A, 5 + K] = [B, Sy, Sx, {num_anchors}, "
-            f"{depth}] or [B, Sy, Sx, A * (5 + K)] = [B, Sy, Sx, {num_anchors * depth}] for "
-            f"A={num_anchors} anchors and K={num_classes} classes. Received: {name}.shape={shape}"
+            f"{depth}]{flat} for A={num_anchors} anchors and K={num_classes} classes. "
+            f"Received: {name}.shape={shape}"
         )
     if shape[1] is None or shape[2] is None:
         raise ValueError(

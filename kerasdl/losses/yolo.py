@@ -9,7 +9,11 @@ from keras import ops
 
 from kerasdl._validation import check_one_of, check_positive_int
 from kerasdl.data.detection import check_anchors
-from kerasdl.layers.detection import decode_yolo_output, reshape_yolo_output
+from kerasdl.layers.detection import (
+    _check_yolo_grid_shape,
+    decode_yolo_output,
+    reshape_yolo_output,
+)
 
 OBJECTNESS_LOSSES = ("binary_crossentropy", "squared_error")
 
@@ -136,22 +140,10 @@ class YoloLoss(keras.losses.Loss):
             ignore_thresh = float(ignore_thresh)
         self.ignore_thresh = ignore_thresh
 
-    def _check_target(self, y_true):
-        shape = tuple(y_true.shape)
-        depth = 5 + self.num_classes
-        if len(shape) != 5 or shape[3:] != (len(self.anchors), depth):
-            raise ValueError(
-                f"`y_true` must have shape [B, Sy, Sx, A, 5 + K] = [B, Sy, Sx, "
-                f"{len(self.anchors)}, {depth}] for A={len(self.anchors)} anchors and "
-                f"K={self.num_classes} classes. Received: y_true.shape={shape}"
-            )
-        if shape[1] is None or shape[2] is None:
-            raise ValueError(
-                f"`y_true` must have a static grid size (Sy, Sx). Received: y_true.shape={shape}"
-            )
-
     def call(self, y_true, y_pred):
-        self._check_target(y_true)
+        _check_yolo_grid_shape(
+            y_true.shape, len(self.anchors), self.num_classes, "y_true", allow_flat=False
+        )
         raw = reshape_yolo_output(y_pred, len(self.anchors), self.num_classes, "y_pred")
         if tuple(raw.shape[1:3]) != tuple(y_true.shape[1:3]):
             raise ValueError(
