@@ -24,15 +24,8 @@ class ForgetfulScale(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
-class SilentScale(keras.layers.Layer):
+class SilentScale(ForgetfulScale):
     """Complete config, but accepts a negative `factor` without a word."""
-
-    def __init__(self, factor=2.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, x):
-        return x * self.factor
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
