@@ -6,6 +6,7 @@ import keras
 from keras import layers
 
 from kerasdl._validation import check_in_range, check_positive_int, check_rank
+from kerasdl.layers._conv_norm import ConvNormMixin
 
 
 def _check_pair(name, value):
@@ -23,7 +24,7 @@ def _check_pair(name, value):
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
-class InceptionModule(layers.Layer):
+class InceptionModule(ConvNormMixin, layers.Layer):
     """The Inception module with dimension reductions (GoogLeNet, Szegedy et al. 2015).
 
     Instead of choosing one filter size or a pooling layer, the module "does them all" and
@@ -121,25 +122,6 @@ class InceptionModule(layers.Layer):
     def output_channels(self) -> int:
         """Channels of the output: the sum of the four branches' channels."""
         return self.filters_1x1 + self.filters_3x3[1] + self.filters_5x5[1] + self.filters_pool_proj
-
-    def _conv(self, filters, kernel_size, name):
-        return layers.Conv2D(
-            filters,
-            kernel_size,
-            padding="same",
-            use_bias=not self.use_batch_norm,
-            kernel_initializer=self.kernel_initializer,
-            kernel_regularizer=self.kernel_regularizer,
-            dtype=self.dtype_policy,
-            name=name,
-        )
-
-    def _norm(self, name):
-        if not self.use_batch_norm:
-            return None
-        return layers.BatchNormalization(
-            momentum=self.batch_norm_momentum, dtype=self.dtype_policy, name=name
-        )
 
     def build(self, input_shape):
         check_rank("inputs", input_shape, 4, "(batch, height, width, channels)")

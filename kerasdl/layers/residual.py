@@ -6,11 +6,12 @@ import keras
 from keras import layers
 
 from kerasdl._validation import check_in_range, check_int_tuple, check_positive_int, check_rank
+from kerasdl.layers._conv_norm import ConvNormMixin
 from kerasdl.ops.conv_arithmetic import conv_output_size
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
-class ResidualBlock(layers.Layer):
+class ResidualBlock(ConvNormMixin, layers.Layer):
     """The two-layer residual block, with a projection shortcut when shapes differ.
 
     With `g` the activation and `BN` batch normalisation (when enabled):
@@ -79,26 +80,6 @@ class ResidualBlock(layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
-    def _conv(self, filters, kernel_size, strides, name):
-        return layers.Conv2D(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding="same",
-            use_bias=not self.use_batch_norm,
-            kernel_initializer=self.kernel_initializer,
-            kernel_regularizer=self.kernel_regularizer,
-            dtype=self.dtype_policy,
-            name=name,
-        )
-
-    def _norm(self, name):
-        if not self.use_batch_norm:
-            return None
-        return layers.BatchNormalization(
-            momentum=self.batch_norm_momentum, dtype=self.dtype_policy, name=name
-        )
-
     def build(self, input_shape):
         check_rank("inputs", input_shape, 4, "(batch, height, width, channels)")
         channels = input_shape[-1]
@@ -107,9 +88,9 @@ class ResidualBlock(layers.Layer):
                 "`inputs` must have a known channel dimension. "
                 f"Received: inputs.shape={tuple(input_shape)}"
             )
-        self.conv1 = self._conv(self.filters, self.kernel_size, self.strides, "conv1")
+        self.conv1 = self._conv(self.filters, self.kernel_size, "conv1", strides=self.strides)
         self.norm1 = self._norm("bn1")
-        self.conv2 = self._conv(self.filters, self.kernel_size, 1, "conv2")
+        self.conv2 = self._conv(self.filters, self.kernel_size, "conv2")
         self.norm2 = self._norm("bn2")
         self.conv1.build(input_shape)
         mid_shape = self.conv1.compute_output_shape(input_shape)
@@ -120,7 +101,7 @@ class ResidualBlock(layers.Layer):
             self.norm2.build(mid_shape)
         self.project = channels != self.filters or self.strides != (1, 1)
         if self.project:
-            self.shortcut_conv = self._conv(self.filters, 1, self.strides, "shortcut_conv")
+            self.shortcut_conv = self._conv(self.filters, 1, "shortcut_conv", strides=self.strides)
             self.shortcut_conv.build(input_shape)
             self.shortcut_norm = self._norm("shortcut_bn")
             if self.shortcut_norm is not None:
