@@ -6,6 +6,7 @@ Every error follows one template, naming the argument, the rule and the value:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,3 +78,18 @@ def check_greater(name: str, value: Any, bound: float) -> float:
     if not value > bound:
         raise ValueError(f"`{name}` must be > {bound}. Received: {name}={value}")
     return float(value)
+
+
+def check_count(name: str, value: Any, minimum: int = 1) -> int:
+    """Returns a static count as a Python int >= minimum (numpy ints accepted), else raises
+    naming `name`."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(
+            f"`{name}` must be a Python int >= {minimum}. Received: {name}={value!r} "
+            f"of type {type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
+    return value

@@ -33,6 +33,8 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
+from kerasdl._validation import check_count  # noqa: F401  (the decoding modules import it from here)
+
 StepFn = Callable[[tf.Tensor, Any], tuple[tf.Tensor, Any]]
 
 NEG_INF = float("-inf")
@@ -78,20 +80,6 @@ def check_token_id(name: str, value: Any) -> int:
         )
     if value < 0:
         raise ValueError(f"`{name}` must be >= 0. Received: {name}={value}")
-    return value
-
-
-def check_count(name: str, value: Any, minimum: int = 1) -> int:
-    """Returns a static count as a Python int >= minimum (numpy ints accepted), else raises."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(
-            f"`{name}` must be a Python int >= {minimum}. Received: {name}={value!r} "
-            f"of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
     return value
 
 

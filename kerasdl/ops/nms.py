@@ -47,23 +47,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from kerasdl._validation import check_in_range
+from kerasdl._validation import check_count, check_in_range
 
 _FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
-
-
-def _check_size(name: str, value: Any, minimum: int) -> int:
-    """Returns `value` as a Python int >= minimum (numpy ints accepted), else raises."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(
-            f"`{name}` must be a Python int >= {minimum}. Received: {name}={value!r} "
-            f"of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
-    return value
 
 
 def _check_thresholds(iou_threshold: Any, score_threshold: Any) -> tuple[float, float]:
@@ -348,9 +334,9 @@ def non_max_suppression(
     >>> indices.numpy(), int(count)
     (array([3, 0, 0], dtype=int32), 2)
     """
-    max_output_size = _check_size("max_output_size", max_output_size, 0)
+    max_output_size = check_count("max_output_size", max_output_size, 0)
     iou_threshold, score_threshold = _check_thresholds(iou_threshold, score_threshold)
-    tile_size = _check_size("tile_size", tile_size, 1)
+    tile_size = check_count("tile_size", tile_size, 1)
     boxes = _as_float("boxes", boxes)
     scores = _as_float("scores", scores)
     layout = "[..., N, 4]" if padded else "[N, 4]"
@@ -461,10 +447,10 @@ def batched_non_max_suppression(
     (array([[0.9, 0.7, 0.3, 0. ]], dtype=float32), array([[0, 1, 1, 0]], dtype=int32), \
 array([3], dtype=int32))
     """
-    per_class = _check_size("max_output_size_per_class", max_output_size_per_class, 1)
-    max_total_size = _check_size("max_total_size", max_total_size, 1)
+    per_class = check_count("max_output_size_per_class", max_output_size_per_class, 1)
+    max_total_size = check_count("max_total_size", max_total_size, 1)
     iou_threshold, score_threshold = _check_thresholds(iou_threshold, score_threshold)
-    tile_size = _check_size("tile_size", tile_size, 1)
+    tile_size = check_count("tile_size", tile_size, 1)
     boxes = _as_float("boxes", boxes)
     scores = _as_float("scores", scores)
     _check_batched(boxes, scores)
@@ -581,7 +567,7 @@ def class_agnostic_nms(
     (array([[0.9, 0.3, 0. ]], dtype=float32), array([[0, 1, 0]], dtype=int32), \
 array([2], dtype=int32))
     """
-    max_output_size = _check_size("max_output_size", max_output_size, 1)
+    max_output_size = check_count("max_output_size", max_output_size, 1)
     iou_threshold, score_threshold = _check_thresholds(iou_threshold, score_threshold)
     boxes = tf.cast(_as_float("boxes", boxes), tf.float32)
     scores = tf.cast(_as_float("scores", scores), tf.float32)
