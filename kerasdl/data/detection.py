@@ -35,7 +35,7 @@ anchors of its cell taken is dropped and counted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -109,37 +109,37 @@ def _where(index: tuple[int, int], single: bool) -> tuple[str, str]:
     return f"[{image}, {obj}]", f"image {image}, object {obj}"
 
 
+def _raise_at_first(
+    bad: np.ndarray, single: bool, name: str, rule: str, value_of: Callable[[tuple], Any]
+) -> None:
+    """Raises "`name` must `rule`" naming the first object flagged in `bad` `[n, m]`."""
+    if np.any(bad):
+        index = tuple(np.argwhere(bad)[0])
+        text, place = _where(index, single)
+        raise ValueError(
+            f"`{name}` must {rule}. Received: {name}{text}={value_of(index)} ({place})"
+        )
+
+
 def _check_boxes(boxes: np.ndarray, valid: np.ndarray, single: bool, name: str = "boxes") -> None:
     """Raises for the first valid box `[n, m, 4]` outside [0, 1] or with min > max."""
     inside = np.all((boxes >= 0) & (boxes <= 1), axis=-1)
-    bad = valid & ~inside
-    if np.any(bad):
-        index = tuple(np.argwhere(bad)[0])
-        text, place = _where(index, single)
-        raise ValueError(
-            f"`{name}` must be normalised (ymin, xmin, ymax, xmax) in [0, 1]. "
-            f"Received: {name}{text}={boxes[index].tolist()} ({place})"
-        )
     ordered = (boxes[..., 0] <= boxes[..., 2]) & (boxes[..., 1] <= boxes[..., 3])
-    bad = valid & ~ordered
-    if np.any(bad):
-        index = tuple(np.argwhere(bad)[0])
-        text, place = _where(index, single)
-        raise ValueError(
-            f"`{name}` must have ymin <= ymax and xmin <= xmax. "
-            f"Received: {name}{text}={boxes[index].tolist()} ({place})"
-        )
+    for ok, rule in (
+        (inside, "be normalised (ymin, xmin, ymax, xmax) in [0, 1]"),
+        (ordered, "have ymin <= ymax and xmin <= xmax"),
+    ):
+        _raise_at_first(valid & ~ok, single, name, rule, lambda i: boxes[i].tolist())
 
 
 def _check_classes(classes: np.ndarray, num_classes: int, single: bool) -> None:
-    bad = (classes < -1) | (classes >= num_classes)
-    if np.any(bad):
-        index = tuple(np.argwhere(bad)[0])
-        text, place = _where(index, single)
-        raise ValueError(
-            f"`classes` must be class ids in [0, {num_classes}) or -1 for padding. "
-            f"Received: classes{text}={int(classes[index])} ({place})"
-        )
+    _raise_at_first(
+        (classes < -1) | (classes >= num_classes),
+        single,
+        "classes",
+        f"be class ids in [0, {num_classes}) or -1 for padding",
+        lambda i: int(classes[i]),
+    )
 
 
 def _shape_iou(sizes: np.ndarray, anchors: np.ndarray) -> np.ndarray:
