@@ -268,6 +268,16 @@ def test_saved_model_serving_signature(tmp_path):
         np.testing.assert_allclose(outputs[key].numpy(), expected[key], atol=1e-6)
 
 
+def assert_same_detections(got, expected):
+    """The TFLite detections equal Keras': counts and classes exactly, boxes and scores
+    to float32 rounding; the model must have found something, or the check is empty."""
+    assert expected["num_detections"].min() > 0
+    for key in ("num_detections", "detection_classes"):
+        np.testing.assert_array_equal(got[key], expected[key])
+    for key in ("detection_boxes", "detection_scores"):
+        np.testing.assert_allclose(got[key], expected[key], atol=1e-5)
+
+
 def test_tflite_uses_builtin_ops_only_and_matches_keras(tmp_path):
     model = detector()
     x = np.random.default_rng(7).uniform(size=(5, 16, 16, 3)).astype("float32")
@@ -277,12 +287,7 @@ def test_tflite_uses_builtin_ops_only_and_matches_keras(tmp_path):
     assert "WHILE" not in report.ops  # static batch 1: the per-image loop is unrolled
     assert report.max_abs_diff < 1e-5
     got = kerasdl.export.TFLiteModel(path)(x)
-    expected = model.predict(x, verbose=0)
-    assert expected["num_detections"].min() > 0
-    for key in ("num_detections", "detection_classes"):
-        np.testing.assert_array_equal(got[key], expected[key])
-    for key in ("detection_boxes", "detection_scores"):
-        np.testing.assert_allclose(got[key], expected[key], atol=1e-5)
+    assert_same_detections(got, model.predict(x, verbose=0))
 
 
 def test_per_class_nms_converts_with_builtin_ops_and_matches_keras(tmp_path):
@@ -292,12 +297,7 @@ def test_per_class_nms_converts_with_builtin_ops_and_matches_keras(tmp_path):
     report = kerasdl.export.tflite(model, path, check_inputs=x)
     assert not report.uses_flex
     got = kerasdl.export.TFLiteModel(path)(x)
-    expected = model.predict(x, verbose=0)
-    assert expected["num_detections"].min() > 0
-    for key in ("num_detections", "detection_classes"):
-        np.testing.assert_array_equal(got[key], expected[key])
-    for key in ("detection_boxes", "detection_scores"):
-        np.testing.assert_allclose(got[key], expected[key], atol=1e-5)
+    assert_same_detections(got, model.predict(x, verbose=0))
 
 
 def test_per_class_xla_matches_eager_and_tf_combined_nms():
