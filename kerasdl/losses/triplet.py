@@ -128,33 +128,51 @@ def _masked_min(distances, mask):
     return ops.where(ops.any(mask, axis=1), best, ops.max(distances, axis=1))
 
 
-def _count_at_most(sorted_rows, values):
-    """Per row `i`, how many entries of `sorted_rows[i]` (ascending) are `<= values[i, j]`.
+def _gather_rows(values, index):
+    """`values[i, index[i, j]]`: `tf.gather` with a batch dimension, in graph mode about
+    twice as fast as `ops.take_along_axis` (which broadcasts int64 index grids)."""
+    return tf.gather(values, index, batch_dims=1)
 
-    `tf.searchsorted(sorted_rows, values, side="right")` by a vectorised binary search:
-    one gather and one comparison of the whole `[B, B]` query matrix per round, over
-    `bit_length(n)` rounds. XLA lowers `tf.searchsorted` to a comparison of every query
-    with every entry, a `[B, B, B]` tensor (B = 1024: 16 s and 5 GB a call), and Keras
-    `fit` compiles with XLA by default; this stays `O(B^2)` memory in both modes.
+
+def _sorted_columns(distances, negatives):
+    """Each row's columns in ascending order of distance, and which of them are negatives.
+
+    At equal distances the row's negatives come before its other columns, so for a
+    positive at sorted position `k` the negatives at or before `k` are exactly those at a
+    distance `<= d(A, P)` (the semi-hard rule's strict "farther" needs the ties right).
+    The order is one value-only sort of distinct int64 keys, so it needs no stable sort
+    (XLA's is not): a rank of the distance in the high half, and
+    `j + B * (j is not a negative)` for column `j` in the low half, so the keys sort by
+    distance, then negatives first, and carry their column. Up to float32 the rank is the
+    distance's bit pattern, made order-preserving; XLA sorts these keys as fast as the
+    floats, faster than an argsort (which sorts value and index pairs). A float64 pattern
+    fills the 64 bits, so there the rank is the distance's tie group in a first argsort.
     """
-    rows, n = ops.shape(sorted_rows)[0], ops.shape(sorted_rows)[1]
-    flat = ops.reshape(sorted_rows, (-1,))
-    # Flat position of entry -1 of each row: a candidate count c reads entry c - 1.
-    before_row = ops.expand_dims(ops.arange(rows, dtype="int32") * n - 1, 1)
-    # The largest power of two <= n, exactly (no float log2).
-    powers = ops.left_shift(ops.ones((31,), "int32"), ops.arange(31, dtype="int32"))
-    step = ops.max(ops.where(ops.less_equal(powers, n), powers, 0))
-
-    # Invariant: the count is >= pos. Each round tries pos + step; a candidate beyond n
-    # reads the last entry, and if that is <= the value, the count is n (clipped below).
-    def body(pos, step):
-        candidate = pos + step
-        entry = ops.take(flat, ops.minimum(candidate, n) + before_row)
-        return ops.where(ops.less_equal(entry, values), candidate, pos), step // 2
-
-    start = ops.zeros(ops.shape(values), "int32")
-    pos, _ = ops.while_loop(lambda pos, step: step > 0, body, (start, step))
-    return ops.minimum(pos, n)
+    size = ops.shape(distances)[0]
+    columns = ops.arange(size, dtype="int32")[None, :]
+    if distances.dtype == "float64":
+        order = ops.argsort(distances, axis=1)
+        ascending = _gather_rows(distances, order)
+        starts = ops.not_equal(ascending[:, 1:], ascending[:, :-1])
+        rank = ops.cumsum(ops.cast(starts, "int32"), axis=1)
+        rank = ops.concatenate([ops.zeros_like(rank[:, :1]), rank], axis=1)
+        columns = order
+        negatives = _gather_rows(negatives, order)
+    else:
+        values = ops.cast(distances, "float32")
+        # -0.0 and 0.0 are equal distances but not equal bit patterns.
+        values = ops.where(ops.equal(values, 0), ops.zeros_like(values), values)
+        rank = tf.bitcast(values, tf.int32)
+        # Negative floats: flip the magnitude bits so the signed integers follow the floats.
+        rank = ops.where(ops.less(rank, 0), ops.bitwise_xor(rank, 0x7FFFFFFF), rank)
+    low = columns + size * ops.cast(ops.logical_not(negatives), "int32")
+    # top_k sorts in descending order (`ops.sort` negates around it): negated keys.
+    mask = 2**32 - 1
+    keys = ops.cast(rank, "int64") * -(2**32) + (mask - ops.cast(low, "int64"))
+    low = mask - ops.bitwise_and(tf.math.top_k(keys, k=size).values, mask)
+    low = ops.cast(low, "int32")
+    is_negative = ops.less(low, size)
+    return ops.where(is_negative, low, low - size), is_negative
 
 
 class _MinedTripletLoss(keras.losses.Loss):
@@ -198,9 +216,9 @@ class TripletSemiHardLoss(_MinedTripletLoss):
     except that a batch without any positive pair gives 0 (TFA: NaN), float64 works, and
     under a multi-replica `tf.distribute` strategy the replicas gather the global batch
     and mine in it, so training matches one device (TFA mines each replica's share).
-    It sorts each anchor's negative distances once and binary-searches them, so it costs
-    `O(B^2 log B)` time and `O(B^2)` memory, under XLA too (TFA builds a `[B^2, B]`
-    tensor).
+    It sorts each anchor's row of distances once (negatives first at equal distances) and
+    takes, for every positive, the next negative in that order, so it costs `O(B^2 log B)`
+    time and `O(B^2)` memory, in graph mode and under XLA (TFA builds a `[B^2, B]` tensor).
 
     Args:
         margin: `alpha >= 0`, the margin (default 1.0, as TFA).
@@ -245,20 +263,30 @@ class TripletSemiHardLoss(_MinedTripletLoss):
     def _batch_loss(self, labels, distances):
         positives, negatives = _masks(labels, distances)
         size = ops.shape(distances)[0]
-        inf = ops.cast(float("inf"), distances.dtype)
-        # Each anchor's negative distances in ascending order, non-negatives (+inf) last.
-        sorted_negatives = ops.sort(ops.where(negatives, distances, inf), axis=1)
-        # Index of the first negative distance > d(A, P), for every (A, P) at once.
-        index = _count_at_most(sorted_negatives, distances)
-        num_negatives = ops.sum(ops.cast(negatives, index.dtype), axis=1, keepdims=True)
-        found = ops.less(index, num_negatives)
-        row_start = ops.expand_dims(ops.arange(size, dtype="int32") * size, 1)
-        flat_index = row_start + ops.minimum(index, size - 1)
-        outside = ops.take(ops.reshape(sorted_negatives, (-1,)), flat_index)
+        columns, is_negative = _sorted_columns(distances, negatives)
+        sorted_distances = _gather_rows(distances, columns)
+        rows = ops.arange(size, dtype="int32")[:, None]
+        is_positive = ops.logical_and(ops.logical_not(is_negative), ops.not_equal(columns, rows))
+        # Negatives at or before each sorted position: for a positive, those at <= d(A, P).
+        seen = ops.cumsum(ops.cast(is_negative, "int32"), axis=1)
+        # Position of each row's m-th negative (m = 1, 2, ...) in slot m of its row; the
+        # other columns go to slot 0, never read.
+        slots = rows * (size + 1) + ops.where(is_negative, seen, 0)
+        positions = ops.broadcast_to(ops.arange(size, dtype="int32")[None, :], (size, size))
+        negative_at = ops.segment_max(
+            ops.reshape(positions, (-1,)), ops.reshape(slots, (-1,)), size * (size + 1)
+        )
+        negative_at = ops.reshape(negative_at, (size, size + 1))
+        # The semi-hard negative of a positive is the next negative after it: the first
+        # one strictly farther, since equal ones sort before it.
+        num_negatives = ops.sum(ops.cast(negatives, "int32"), axis=1, keepdims=True)
+        found = ops.less(seen, num_negatives)
+        next_at = _gather_rows(negative_at, ops.minimum(seen + 1, size))
+        outside = _gather_rows(sorted_distances, ops.clip(next_at, 0, size - 1))
         inside = _masked_max(distances, negatives)[:, None]
         semi_hard = ops.where(found, outside, ops.broadcast_to(inside, ops.shape(outside)))
-        losses = ops.maximum(distances - semi_hard + self.margin, 0)
-        losses = ops.where(positives, losses, ops.zeros_like(losses))
+        losses = ops.maximum(sorted_distances - semi_hard + self.margin, 0)
+        losses = ops.where(is_positive, losses, ops.zeros_like(losses))
         num_positives = ops.sum(ops.cast(positives, losses.dtype))
         return ops.sum(losses) / ops.maximum(num_positives, 1)
 

@@ -48,7 +48,11 @@ def reference_distances(x, metric):
 
 
 def reference_semihard(labels, x, margin=1.0, metric="L2"):
-    d = reference_distances(x, metric)
+    return reference_semihard_from_distances(labels, reference_distances(x, metric), margin)
+
+
+def reference_semihard_from_distances(labels, d, margin=1.0):
+    """TFA's semi-hard rule on a distance matrix `d`, by loops over (A, P) and N."""
     b = len(labels)
     total, count = 0.0, 0
     for a in range(b):
@@ -346,6 +350,39 @@ def test_semihard_negative_is_strictly_farther_than_the_positive():
     expected = (0 + 0 + (4 - 2 + 1) + (4 - 3 + 1)) / 4
     assert reference_semihard(labels, x) == expected
     assert float(TripletSemiHardLoss()(labels, x)) == expected
+
+
+@keras.saving.register_keras_serializable(package="kerasdl_tests")
+def signed_products(embeddings):
+    """A callable "distance" `x_i[0] * x_j[1]` with negative entries, 0.0 and -0.0: the
+    semi-hard order must follow the floats, not their bit patterns."""
+    return embeddings[:, :1] * keras.ops.transpose(embeddings[:, 1:2])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_semihard_ties_in_every_mode(seed, mode, dtype):
+    """Small integer coordinates: many negatives exactly as far as a positive, duplicates
+    at distance 0, classes of one to many; equal to the reference in eager, graph and
+    XLA, float32 and float64, also for a callable with negative values."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(20, 40))
+    labels = rng.integers(0, int(rng.integers(2, 6)), size=size)
+    x = rng.integers(-2, 3, size=(size, 2)).astype(dtype)
+    x[(x == 0) & (rng.random(x.shape) < 0.5)] = -0.0
+    cases = [("squared-L2", "squared-L2"), ("L1", manhattan), ("L2", "L2")]
+    for ref_metric, metric in cases:
+        loss = TripletSemiHardLoss(distance_metric=metric, dtype=dtype)
+        call = loss if mode == "eager" else tf.function(loss.__call__, jit_compile=mode == "xla")
+        want = reference_semihard(labels, x, 1.0, ref_metric)
+        np.testing.assert_allclose(float(call(labels, x)), want, rtol=1e-6, atol=1e-6)
+    d = x[:, :1].astype(np.float64) * x[:, 1].astype(np.float64)
+    assert np.any(np.signbit(d[d == 0])) and not np.all(np.signbit(d[d == 0]))
+    loss = TripletSemiHardLoss(distance_metric=signed_products, dtype=dtype)
+    call = loss if mode == "eager" else tf.function(loss.__call__, jit_compile=mode == "xla")
+    want = reference_semihard_from_distances(labels, d)
+    np.testing.assert_allclose(float(call(labels, x)), want, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("make", LOSSES)
