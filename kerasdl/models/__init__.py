@@ -23,6 +23,14 @@ from kerasdl.models.transfer import (
     transfer_classifier,
     unfreeze_top,
 )
+from kerasdl.models.trigger_word import (
+    TriggerWordGeometry,
+    TriggerWordStreamer,
+    trigger_word,
+    trigger_word_geometry,
+    trigger_word_step_ends,
+    trigger_word_streaming,
+)
 from kerasdl.models.tta import ensemble_predict, predict_ten_crop, ten_crop
 from kerasdl.models.word2vec import word2vec, word_vectors
 from kerasdl.models.yolo import yolo
@@ -33,6 +41,8 @@ __all__ = [
     "LanguageModelStep",
     "Seq2SeqInference",
     "StyleTransfer",
+    "TriggerWordGeometry",
+    "TriggerWordStreamer",
     "cache_features",
     "char_lm",
     "classifier_head",
@@ -56,6 +66,10 @@ __all__ = [
     "siamese_pair_classifier",
     "ten_crop",
     "transfer_classifier",
+    "trigger_word",
+    "trigger_word_geometry",
+    "trigger_word_step_ends",
+    "trigger_word_streaming",
     "unfreeze_top",
     "word2vec",
     "word_vectors",
