@@ -1,0 +1,205 @@
+"""`kerasdl wakeword`: run a wake-word model over a WAV file, print when it fires and write
+the audio with a chime after each detection (as in the notes' trigger-word assignment).
+
+The model is streamed over the audio chunk by chunk, as on a device: a streaming `.tflite`
+file (from `kerasdl.export.tflite` of `trigger_word_streaming`), or a Keras `.keras` file
+of the full-clip `trigger_word` model (streamed through `trigger_word_streaming`) or of
+its streaming form.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import numpy as np
+
+from kerasdl.data.audio import chime, overlay, read_wav, write_wav
+from kerasdl.verification.wakeword import detection_steps
+
+USAGE = (
+    "usage: kerasdl wakeword --model=MODEL.tflite|MODEL.keras INPUT.wav [--out=chimed.wav] "
+    "[--threshold=0.5] [--refractory=1.0]"
+)
+# Chunk of the streaming form built from a full-clip Keras model, in output steps: long
+# enough that Python overhead per call stays small, short enough to stay responsive.
+KERAS_CHUNK_STEPS = 25
+
+
+class WakeWordDetector:
+    """A wake-word model loaded for streaming, with its sample rate.
+
+    Args:
+        path: a streaming `.tflite` file, or a `.keras` file of a `trigger_word` model
+            (full-clip or streaming).
+        sample_rate: the rate the model was trained at, in Hz; read from a Keras model's
+            spectrogram layer, and needed for a `.tflite` file (default 16000).
+
+    Attributes:
+        streamer: the `kerasdl.models.trigger_word.TriggerWordStreamer` that runs it.
+        sample_rate: the model's sample rate.
+
+    Raises:
+        ValueError: when the file is missing or is not such a model (naming the file).
+    """
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int | None = None):
+        from kerasdl.models.trigger_word import TriggerWordStreamer
+
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise ValueError(f"`--model` must be an existing .tflite or .keras file: {path!r}")
+        self.sample_rate = sample_rate
+        if path.endswith(".keras"):
+            model = self._keras_streaming(path)
+        else:
+            from kerasdl.export.tflite import TFLiteModel
+
+            with open(path, "rb") as file:
+                head = file.read(8)
+            # A TFLite flatbuffer carries the file identifier "TFL3" after its root offset.
+            if head[4:8] != b"TFL3":
+                raise ValueError(
+                    f"{path!r} is not a TFLite model: it starts with {head!r}, without the "
+                    "'TFL3' identifier (pass a .tflite file, or a .keras file)"
+                )
+            try:
+                model = TFLiteModel(path)
+            except (ValueError, RuntimeError) as error:
+                raise ValueError(
+                    f"{path!r} is not a TFLite model the interpreter can load ({error})"
+                ) from None
+        try:
+            self.streamer = TriggerWordStreamer(model)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path!r} is not a streaming trigger-word model: {error}") from None
+        self.sample_rate = self.sample_rate or 16000
+
+    def _keras_streaming(self, path: str):
+        import keras
+
+        from kerasdl.models.trigger_word import trigger_word_geometry, trigger_word_streaming
+
+        try:
+            model = keras.saving.load_model(path)
+        except Exception as error:  # Keras raises many kinds for a damaged or foreign file
+            raise ValueError(f"{path!r} is not a Keras model file ({error})") from None
+        try:
+            spectrogram = model.get_layer("spectrogram")
+        except ValueError:
+            raise ValueError(
+                f"{path!r} is not a trigger-word model: it has no 'spectrogram' layer"
+            ) from None
+        if self.sample_rate is None:
+            self.sample_rate = int(spectrogram.sample_rate)
+        if isinstance(model.input, dict):
+            return model  # already the streaming form
+        geometry = trigger_word_geometry(model)
+        return trigger_word_streaming(model, KERAS_CHUNK_STEPS * geometry.step_samples)
+
+    def probabilities(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Streams `audio` (float32 mono at `sample_rate`) from a fresh state.
+
+        The end is padded with silence to a whole chunk so the last samples are heard too.
+
+        Returns:
+            `(probabilities, step_times)`: one per output step, and the seconds of audio
+            each step has heard (padding included).
+        """
+        streamer = self.streamer
+        if audio.size < streamer.receptive_field:
+            raise ValueError(
+                f"the audio lasts {audio.size / self.sample_rate:.3f} s; the model needs at "
+                f"least {streamer.receptive_field / self.sample_rate:.3f} s for one decision"
+            )
+        chunks = -(-(audio.size - streamer.tail_samples) // streamer.chunk_samples)
+        padded = np.zeros(streamer.tail_samples + chunks * streamer.chunk_samples, np.float32)
+        padded[: audio.size] = audio
+        probabilities = streamer.run(padded)
+        ends = streamer.receptive_field + streamer.step_samples * np.arange(probabilities.size)
+        return probabilities, ends / self.sample_rate
+
+
+def run_wakeword(
+    model: str | os.PathLike | WakeWordDetector,
+    wav_path: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    threshold: float = 0.5,
+    refractory: float = 1.0,
+    sample_rate: int | None = None,
+    stream: TextIO | None = None,
+) -> np.ndarray:
+    """Detects the wake word in a WAV file and optionally writes it back with chimes.
+
+    Prints a header line, one line per detection (its time in seconds and the probability
+    that fired) and a summary. The WAV file may have any sample rate and any number of
+    channels: it is mixed to mono and resampled to the model's rate, and `out` is written
+    at that rate.
+
+    Args:
+        model: a model file (see `WakeWordDetector`) or a loaded `WakeWordDetector`.
+        wav_path: the audio.
+        out: where to write the audio with a chime after each detection; None: not written.
+        threshold: the probability at or above which the detector fires.
+        refractory: seconds after a detection during which it does not fire again.
+        sample_rate: the model's rate for a `.tflite` file (default 16000).
+        stream: where to print (default stdout).
+
+    Returns:
+        The detection times in seconds.
+
+    Raises:
+        ValueError: when the audio is not a WAV file, or the model is not a trigger-word
+            model (both name the file).
+    """
+    stream = stream or sys.stdout
+    if not isinstance(model, WakeWordDetector):
+        model = WakeWordDetector(model, sample_rate)
+    wav_path = os.fspath(wav_path)
+    if not os.path.isfile(wav_path):
+        raise ValueError(f"the input must be an existing WAV file: {wav_path!r}")
+    audio = read_wav(wav_path, model.sample_rate)
+    probabilities, times = model.probabilities(audio)
+    steps = detection_steps(probabilities, times, threshold, refractory)
+    # A step past the end has heard the last samples and some padding: it fired at the end.
+    detections = np.minimum(times[steps], audio.size / model.sample_rate)
+    print(
+        f"{wav_path}: {audio.size / model.sample_rate:.2f} s at {model.sample_rate} Hz, "
+        f"threshold {threshold:g}, refractory {refractory:g} s",
+        file=stream,
+    )
+    for step, time in zip(steps, detections, strict=True):
+        print(f"wake word at {time:.2f} s (p = {probabilities[step]:.3f})", file=stream)
+    summary = f"{len(detections)} detection{'s' if len(detections) != 1 else ''}"
+    if out is not None:
+        starts = np.minimum(np.round(detections * model.sample_rate), audio.size - 1)
+        chimed = overlay(audio, chime(model.sample_rate), starts.astype(np.int64))
+        write_wav(out, chimed, model.sample_rate)
+        summary += f"; wrote {os.fspath(out)}"
+    print(summary, file=stream)
+    return detections
+
+
+def command(
+    rest: Sequence[str],
+    model: str | None,
+    out: str | None = None,
+    threshold: float = 0.5,
+    refractory: float = 1.0,
+    stream: TextIO | None = None,
+    errors: TextIO | None = None,
+) -> int:
+    """`kerasdl wakeword` from parsed flags: the exit code (0 done, 2 a usage or input
+    error, printed as one line)."""
+    errors = errors or sys.stderr
+    if len(rest) != 1 or not model:
+        print(USAGE, file=errors)
+        return 2
+    try:
+        run_wakeword(model, rest[0], out, threshold, refractory, stream=stream)
+    except (ValueError, TypeError, OSError) as error:
+        print(f"kerasdl wakeword: {error}", file=errors)
+        return 2
+    return 0
