@@ -39,6 +39,7 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from kerasdl._validation import check_one_of, check_positive_int
@@ -662,11 +663,13 @@ class BLEU(keras.metrics.Metric):
     length and its closest-reference length to integer metric variables; `result()`
     applies smoothing and the brevity penalty to the sums. Under a `tf.distribute`
     strategy each replica adds its share and the cross-replica read sums them, so
-    `evaluate` gives the single-device score. Counting is exact for any vocabulary:
-    short sequences (L * L_ref * refs <= 2304) compare every pair of positions by
-    broadcasting; longer ones, or lengths unknown when tracing, give every n-gram an
-    int64 key (the rank of its sentence and first n - 1 ids, times the number of ids,
-    plus its last id) and sort the keys once per order, O(T log T) for T token slots.
+    `evaluate` gives the single-device score. Counting is exact for any int32 ids:
+    short sequences (L * L_ref * refs <= 1024) compare every pair of positions by
+    broadcasting; longer ones, or lengths unknown when tracing, sort each sentence's
+    positions (hypothesis and references in one row) by the N ids from there, packed
+    as bit fields in one int64 key, so that every n-gram of every order is one run of
+    neighbours: one sort per batch, O(T log(L + refs * L_ref)) for T token slots (ids
+    too far apart for the key are first ranked within the row, one more sort).
     It runs eagerly, in a graph and under XLA (`jit_compile=True`).
 
     Sequences: the padding id is dropped wherever it occurs, and with `end_id` the first
@@ -792,12 +795,22 @@ class BLEU(keras.metrics.Metric):
         if self.end_id is not None:
             ended = ops.cumsum(ops.cast(tokens == self.end_id, "int32"), axis=-1) > 0
             keep = keep & ops.logical_not(ended)
-        size = ops.shape(tokens)[-1]
-        position = ops.arange(size, dtype="int32")
-        # Distinct keys: kept tokens first, each group in its order.
-        order = ops.argsort(ops.where(keep, position, position + size), axis=-1)
-        tokens = ops.take_along_axis(tokens, order, axis=-1)
-        return tokens, ops.sum(ops.cast(keep, "int32"), axis=-1)
+        lengths = ops.sum(ops.cast(keep, "int32"), axis=-1)
+        shape = ops.shape(tokens)
+        size = shape[-1]
+        rows = ops.reshape(tokens, (-1, size))
+        keep = ops.reshape(keep, (-1, size))
+        # Each kept token goes to the slot after the kept tokens before it: a scatter of
+        # distinct slots (cheaper than sorting), the dropped ones to a spare slot per row.
+        slot = ops.where(keep, ops.cumsum(ops.cast(keep, "int32"), axis=-1) - 1, size)
+        slot = slot + ops.arange(ops.shape(rows)[0], dtype="int32")[:, None] * (size + 1)
+        moved = ops.segment_sum(
+            ops.reshape(ops.where(keep, rows, 0), (-1,)),
+            ops.reshape(slot, (-1,)),
+            num_segments=ops.shape(rows)[0] * (size + 1),
+        )
+        moved = ops.reshape(moved, (-1, size + 1))[:, :size]
+        return ops.reshape(moved, shape), lengths
 
     def result(self):
         return ops.cast(
@@ -855,16 +868,19 @@ def _token_ids(name: str, values):
 
 
 # Above this many token pairs per sentence (L * M * refs), sorting n-gram keys is faster
-# than comparing every pair of positions.
-_PAIRWISE_LIMIT = 48 * 48
+# than comparing every pair of positions (measured in graph and XLA at batch 64 and 500).
+_PAIRWISE_LIMIT = 32 * 32
 
 
+@tf.autograph.experimental.do_not_convert
 def _clipped_matches(hyp, hyp_len, ref, ref_len, max_order):
     """Sum over the batch of min(Count, max over references of the reference count) over
     the distinct n-grams of each hypothesis, for each order: int64 `(max_order,)`.
 
     Short sequences compare every pair of positions; long ones (or lengths unknown when
-    tracing) sort n-gram keys. Both are exact."""
+    tracing) sort n-gram keys. Both are exact. Neither needs autograph: their Python
+    loops and branches run once, when tracing, and converting them cost seconds per
+    first trace."""
     sizes = (hyp.shape[1], ref.shape[1], ref.shape[2])
     if None not in sizes and sizes[0] * sizes[1] * sizes[2] <= _PAIRWISE_LIMIT:
         return _clipped_matches_pairwise(hyp, hyp_len, ref, ref_len, max_order)
@@ -904,66 +920,246 @@ def _clipped_matches_pairwise(hyp, hyp_len, ref, ref_len, max_order):
     return ops.stack(matches)
 
 
+@tf.autograph.experimental.do_not_convert  # see _clipped_matches
 def _clipped_matches_sorted(hyp, hyp_len, ref, ref_len, max_order):
-    """Every position of the hypotheses and references gets an int64 key for the n-gram
-    starting there: the rank of its (sentence, (n - 1)-gram) among all of them, times
-    the number of ids, plus its last id, so equal keys mean the same sentence and
-    n-gram, with no vocabulary limit. One sort per order of key * sources + source
-    (0 for the hypothesis, k for reference k) groups them; per group, the hypothesis
-    count and each reference's count come from one segment sum.
-    O(T log T) for T = batch * (L + refs * M) positions."""
+    """Counts from sorting, one row per sentence: its hypothesis, then its references.
+
+    A position's n-gram is the n tokens from there, with a sentinel below every id past
+    the end of its sequence. Sorting a row's positions by their first N tokens
+    (lexicographically) puts the positions of every n-gram, for each n <= N, in one
+    contiguous run: a run starts where a neighbour differs in its first n tokens, and a
+    segment sum per (run, source) counts the hypothesis's and each reference's
+    occurrences. When N bit fields wide enough for the ids, and the source, fit in 62
+    bits, a single sort of those int64 keys gives everything; otherwise the ids are
+    first replaced by their rank within the row (one more sort), and when even that
+    does not fit, prefix doubling ranks 2, 4, ... token prefixes (one sort each).
+    O(T log(L + refs * M)) for T token slots, exact for any int32 id."""
+    rows = _sentence_rows(hyp, hyp_len, ref, ref_len, max_order)
+    tokens, remaining, _, batch, width, sources = rows
+    valid = remaining > 0
+    ids = ops.cast(tokens, "int64")
+    low = ops.min(ops.where(valid, ids, 2**31), initial=2**31)
+    high = ops.max(ops.where(valid, ids, low), initial=low)
+    # Ids as digits 1..high - low + 1 in the ids' order, 0 for the sentinel.
+    digits = ops.where(valid, ids - low + 1, 0)
+    bits = _bit_length(ops.maximum(high - low + 1, 1))
+    source_bits = _bit_length(sources - 1)
+
+    def key_fits(bits):
+        return bits * max_order + source_bits <= 62
+
+    def count_tokens_or_ranks():
+        # XLA compiles both branches: only the ranking sort sits in the cond.
+        ranked = ops.cond(
+            key_fits(bits),
+            lambda: (digits, bits),
+            lambda: (
+                ops.where(valid, _dense_ranks(digits, batch, width, True, "int64"), 0),
+                ops.cast(_bit_length(width), "int64"),
+            ),
+        )
+        return _count_tokens(*ranked, source_bits, rows, max_order)
+
+    def count_tokens_or_doubling():
+        return ops.cond(
+            key_fits(bits),
+            lambda: _count_tokens(digits, bits, source_bits, rows, max_order),
+            lambda: _count_doubling(rows, max_order),
+        )
+
+    # Ranks within a row are at most `width`.
+    if isinstance(width, int) and isinstance(sources, int):
+        if width.bit_length() * max_order + source_bits <= 62:
+            return count_tokens_or_ranks()
+        return count_tokens_or_doubling()
+    return ops.cond(key_fits(_bit_length(width)), count_tokens_or_ranks, count_tokens_or_doubling)
+
+
+def _bit_length(value):
+    """Bits needed for a nonnegative integer below 2^62 (a Python int or a tensor)."""
+    if isinstance(value, int):
+        return value.bit_length()
+    value = ops.cast(value, "int64")
+    estimate = ops.floor(ops.log2(ops.maximum(ops.cast(value, "float64"), 0.5))) + 1
+    bits = ops.cast(estimate, "int64")
+    # float64 rounds large values: settle the last bit exactly.
+    too_many = (bits > 0) & (ops.right_shift(value, ops.maximum(bits - 1, 0)) == 0)
+    bits = ops.where(too_many, bits - 1, bits)
+    return ops.where(ops.right_shift(value, bits) > 0, bits + 1, bits)
+
+
+def _sentence_rows(hyp, hyp_len, ref, ref_len, max_order):
+    """(batch, L + refs * M) rows of the tokens, the tokens left in each slot's own
+    sequence (0 past its end, at most max_order) and its source (0 for the hypothesis,
+    k for reference k); with the batch size, row width and number of sources."""
     batch, length = ops.shape(hyp)[0], ops.shape(hyp)[1]
     num_refs, ref_size = ops.shape(ref)[1], ops.shape(ref)[2]
-    sources = num_refs + 1
-    tokens = ops.cast(
-        ops.concatenate([ops.reshape(hyp, (-1,)), ops.reshape(ref, (-1,))], 0), "int64"
+    tokens = ops.concatenate([hyp, ops.reshape(ref, (batch, -1))], axis=1)
+    remaining = ops.concatenate(
+        [
+            hyp_len[:, None] - ops.arange(length, dtype="int32")[None, :],
+            ops.reshape(
+                ref_len[:, :, None] - ops.arange(ref_size, dtype="int32")[None, None, :],
+                (batch, -1),
+            ),
+        ],
+        axis=1,
     )
-    hyp_grid = ops.ones_like(hyp)
-    ref_grid = ops.ones_like(ref)
-    sentence = ops.arange(batch, dtype="int32")
+    remaining = ops.clip(remaining, 0, max_order)
+    source = ops.concatenate(
+        [
+            ops.zeros_like(hyp),
+            ops.reshape(
+                ops.ones_like(ref) * ops.arange(1, num_refs + 1, dtype="int32")[None, :, None],
+                (batch, -1),
+            ),
+        ],
+        axis=1,
+    )
+    width = length + num_refs * ref_size
+    return tokens, remaining, source, batch, width, num_refs + 1
 
-    def flat(hyp_values, ref_values):
-        return ops.concatenate([ops.reshape(hyp_values, (-1,)), ops.reshape(ref_values, (-1,))], 0)
 
-    position = flat(
-        hyp_grid * ops.arange(length, dtype="int32")[None, :],
-        ref_grid * ops.arange(ref_size, dtype="int32")[None, None, :],
-    )
-    ends = flat(hyp_grid * hyp_len[:, None], ref_grid * ref_len[:, :, None])
-    source = ops.cast(
-        flat(hyp_grid * 0, ref_grid * ops.arange(1, num_refs + 1, dtype="int32")[None, :, None]),
-        "int64",
-    )
-    rank = ops.cast(flat(hyp_grid * sentence[:, None], ref_grid * sentence[:, None, None]), "int64")
-    total = ops.shape(tokens)[0]
-    num_ids = ops.max(tokens, initial=0) + 1
-    sources64 = ops.cast(sources, "int64")
-    matches = []
+def _count_tokens(digits, bits, source_bits, rows, max_order):
+    """One sort of the keys digit(i) ... digit(i + N - 1), source as bit fields (`bits`
+    each, the caller checked that they fit 62 bits). Neighbours share their first n
+    digits when the highest bit where they differ is below the first n fields, and the
+    n-gram there is counted when its n-th field is not the sentinel: both come from the
+    sorted keys alone."""
+    _, remaining, source, batch, width, sources = rows
+    bits = ops.cast(bits, "int64")
+    key = ops.zeros_like(digits)
+    for k in range(max_order):
+        digit = ops.where(remaining > k, _shift_left(digits, k), 0)
+        key = ops.bitwise_or(ops.left_shift(key, bits), digit)
+    key = ops.bitwise_or(ops.left_shift(key, source_bits), ops.cast(source, "int64"))
+    key = ops.sort(key, axis=1)
+    one = ops.ones_like(bits)
+    sorted_source = ops.cast(ops.bitwise_and(key, ops.left_shift(one, source_bits) - 1), "int32")
+    differ = ops.bitwise_xor(key[:, 1:], key[:, :-1])
+    first = ops.ones_like(key[:, :1], dtype="bool")
+    new_runs, counted = [], []
     for n in range(1, max_order + 1):
-        valid = position + n <= ends
-        last = ops.concatenate([tokens[n - 1 :], ops.zeros((n - 1,), "int64")], 0)
-        key = rank * num_ids + ops.where(valid, last, 0)
-        # Positions without an n-gram share one key above all others.
-        key = ops.where(valid, key, ops.cast(total, "int64") * num_ids)
-        order = ops.argsort(key * sources64 + source)
-        sorted_key = ops.take(key, order)
-        new_group = ops.concatenate(
-            [ops.ones((1,), "bool"), sorted_key[1:] != sorted_key[:-1]], axis=0
+        low_bit = ops.left_shift(one, bits * (max_order - n) + source_bits)
+        new_runs.append(ops.concatenate([first, differ >= low_bit], axis=1))
+        counted.append(ops.bitwise_and(key, ops.left_shift(low_bit, bits) - low_bit) != 0)
+    return _count_runs(new_runs, counted, sorted_source, batch, width, sources)
+
+
+def _count_doubling(rows, max_order):
+    """Sorts by prefix doubling: the dense rank of each position's first 2k tokens
+    (with the sentinel) within its row comes from sorting the pairs of the k-token ranks
+    at i and i + k; the last sort, by the first 2^ceil(log2 N) tokens, has every n-gram
+    in a run, and its neighbours' tokens (gathered) tell where runs start."""
+    tokens, remaining, source, batch, width, sources = rows
+    static_width = width if isinstance(width, int) else None
+    valid = remaining > 0
+    ids = ops.cast(tokens, "int64")
+    low = ops.min(ops.where(valid, ids, 2**31), initial=2**31)
+    high = ops.max(ops.where(valid, ids, low), initial=low)
+    rank = ops.where(valid, ids - low + 1, 0)
+    span = high - low + 2
+    if max_order == 1:
+        final_key, shift, packable = rank, 0, True
+    else:
+        # Two tokens and the position fit an int64 key unless ids span more than about
+        # 2^31 / sqrt(width); then rank the tokens first, with one more sort.
+        limit = ops.floor(ops.sqrt(2.0**62 / ops.cast(width, "float64")))
+        rank, span = ops.cond(
+            ops.cast(span, "float64") <= limit,
+            lambda: (rank, span),
+            lambda: (
+                _dense_ranks(rank, batch, width, True, "int64"),
+                ops.cast(width + 1, "int64"),
+            ),
         )
-        group = ops.cumsum(ops.cast(new_group, "int32")) - 1
-        counted = ops.cast(ops.take(valid, order), "int32")
-        cell = group * sources + ops.cast(ops.take(source, order), "int32")
-        counts = ops.reshape(
-            ops.segment_sum(counted, cell, num_segments=total * sources), (total, sources)
+        shift, packable = 1, True
+        # Past the token level the ranks are < width + 1: two of them and the position
+        # fit an int32 key when (width + 1)^2 * width < 2^31.
+        pair_bound = None if static_width is None else (static_width + 1) ** 2 * static_width
+        rank_dtype = "int32" if pair_bound is not None and pair_bound < 2**31 else "int64"
+        while True:
+            following = _shift_left(rank, shift)
+            final_key = rank * span + ops.where(remaining > shift, following, 0)
+            if 2 * shift >= max_order:
+                break
+            rank = _dense_ranks(final_key, batch, width, packable, rank_dtype)
+            span = ops.cast(width + 1, rank_dtype)
+            shift *= 2
+            packable = pair_bound is not None and pair_bound < 2**63
+    sorted_key, order = _sort_rows(final_key, width, packable)
+    info = ops.take_along_axis(source * (max_order + 1) + remaining, order, axis=1)
+    sorted_source, sorted_remaining = info // (max_order + 1), info % (max_order + 1)
+    first = ops.ones_like(sorted_key[:, :1], dtype="bool")
+    new_run = ops.zeros_like(sorted_key, dtype="bool")
+    new_runs, counted = [], []
+    for n in range(1, max_order + 1):
+        if n == 2 * shift or max_order == 1:
+            field = sorted_key
+        elif n == shift:
+            field = sorted_key // span
+        else:
+            # The n-th token of each sorted position; past its sequence's end it may be
+            # anything (the n-gram there is not counted, and can join no other run).
+            field = ops.take_along_axis(_shift_left(tokens, n - 1), order, axis=1)
+        new_run = new_run | ops.concatenate([first, field[:, 1:] != field[:, :-1]], axis=1)
+        new_runs.append(new_run)
+        counted.append(sorted_remaining >= n)
+    return _count_runs(new_runs, counted, sorted_source, batch, width, sources)
+
+
+def _count_runs(new_runs, counted, source, batch, width, sources):
+    """Clipped matches of each order from sorted rows, given where each order's runs
+    start: per (run, source) a segment sum of the counted positions, then
+    min(hypothesis count, max reference count) per run."""
+    # Cells source-major, so that each source's counts are one contiguous slice.
+    cell = source * (batch * width) + ops.arange(batch, dtype="int32")[:, None] * width - 1
+    matches = []
+    for new_run, counted_n in zip(new_runs, counted, strict=True):
+        run = ops.cumsum(ops.cast(new_run, "int32"), axis=1)
+        counts = ops.segment_sum(
+            ops.reshape(ops.cast(counted_n, "int32"), (-1,)),
+            ops.reshape(cell + run, (-1,)),
+            num_segments=sources * batch * width,
         )
-        clipped = ops.minimum(counts[:, 0], ops.max(counts[:, 1:], axis=1, initial=0))
+        counts = ops.reshape(counts, (sources, -1))
+        clipped = ops.minimum(counts[0], ops.max(counts[1:], axis=0, initial=0))
         matches.append(ops.sum(ops.cast(clipped, "int64")))
-        if n < max_order:
-            # Each position's group, in input order: the next order's rank.
-            # A scatter, not a gather through the inverse permutation: XLA fuses chains of
-            # gathers across orders into code that takes minutes to compile.
-            rank = ops.scatter(order[:, None], ops.cast(group, "int64"), (total,))
     return ops.stack(matches)
+
+
+def _shift_left(values, shift):
+    """values[:, i + shift] at i, zeros past the end of the row."""
+    return ops.concatenate([values[:, shift:], ops.zeros_like(values[:, :shift])], axis=1)
+
+
+def _sort_rows(key, width, packable):
+    """Each row's keys sorted, and the positions they came from. With `packable` (the
+    caller knows that key * width fits the key's dtype) the position rides in the low
+    digits of the key: one sort of one array, faster than an argsort."""
+    if packable:
+        dtype = keras.backend.standardize_dtype(key.dtype)
+        width = ops.cast(width, dtype)
+        packed = ops.sort(key * width + ops.arange(width, dtype=dtype)[None, :], axis=1)
+        return packed // width, packed % width
+    order = ops.argsort(key, axis=1)
+    return ops.take_along_axis(key, order, axis=1), order
+
+
+def _dense_ranks(key, batch, width, packable, dtype):
+    """Each position's 1-based rank among the distinct keys of its row."""
+    sorted_key, order = _sort_rows(key, width, packable)
+    new = ops.concatenate(
+        [ops.ones_like(sorted_key[:, :1], dtype="bool"), sorted_key[:, 1:] != sorted_key[:, :-1]],
+        axis=1,
+    )
+    rank = ops.cumsum(ops.cast(new, "int32"), axis=1)
+    # Back to the positions: a scatter (order is a permutation of each row).
+    slot = ops.cast(order, "int32") + ops.arange(batch, dtype="int32")[:, None] * width
+    rank = ops.segment_sum(
+        ops.reshape(rank, (-1,)), ops.reshape(slot, (-1,)), num_segments=batch * width
+    )
+    return ops.cast(ops.reshape(rank, (batch, width)), dtype)
 
 
 def _closest_length(hyp_len, ref_len):
