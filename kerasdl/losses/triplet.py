@@ -199,6 +199,30 @@ class _MinedTripletLoss(keras.losses.Loss):
         return config
 
 
+class _PerAnchorTripletLoss(_MinedTripletLoss):
+    """The losses with one triplet per anchor and the `soft` argument: a subclass gives
+    each anchor's `d+(A) - d-(A)`, averaged over all anchors through the hinge
+    `max(. + alpha, 0)` or, with `soft=True`, the softplus `log(1 + exp(.))`, which does
+    not overflow for large gaps (TFA's `log1p(exp(.))` does)."""
+
+    def __init__(self, margin, soft, distance_metric, reduction, name, dtype):
+        super().__init__(margin, distance_metric, reduction, name, dtype)
+        if not isinstance(soft, bool):
+            raise TypeError(f"`soft` must be a bool. Received: soft={soft!r}")
+        self.soft = soft
+
+    def _batch_loss(self, labels, distances):
+        gap = self._anchor_gaps(distances, *_masks(labels, distances))
+        if self.soft:
+            return ops.mean(ops.softplus(gap))
+        return ops.mean(ops.maximum(gap + self.margin, 0))
+
+    def get_config(self):
+        config = super().get_config()
+        config["soft"] = self.soft
+        return config
+
+
 @keras.saving.register_keras_serializable(package="kerasdl")
 class TripletSemiHardLoss(_MinedTripletLoss):
     """Triplet loss with semi-hard negatives mined in the batch (FaceNet; `tfa.losses`).
@@ -292,7 +316,7 @@ class TripletSemiHardLoss(_MinedTripletLoss):
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
-class TripletHardLoss(_MinedTripletLoss):
+class TripletHardLoss(_PerAnchorTripletLoss):
     """Triplet loss with the hardest positive and negative of each anchor ("batch hard").
 
     For each anchor `A` of the batch, with `d` the distance matrix of the embeddings:
@@ -344,22 +368,10 @@ class TripletHardLoss(_MinedTripletLoss):
         name="triplet_hard_loss",
         dtype=None,
     ):
-        super().__init__(margin, distance_metric, reduction, name, dtype)
-        if not isinstance(soft, bool):
-            raise TypeError(f"`soft` must be a bool. Received: soft={soft!r}")
-        self.soft = soft
+        super().__init__(margin, soft, distance_metric, reduction, name, dtype)
 
-    def _batch_loss(self, labels, distances):
-        positives, negatives = _masks(labels, distances)
-        gap = _masked_max(distances, positives) - _masked_min(distances, negatives)
-        if self.soft:
-            return ops.mean(ops.softplus(gap))
-        return ops.mean(ops.maximum(gap + self.margin, 0))
-
-    def get_config(self):
-        config = super().get_config()
-        config["soft"] = self.soft
-        return config
+    def _anchor_gaps(self, distances, positives, negatives):
+        return _masked_max(distances, positives) - _masked_min(distances, negatives)
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")

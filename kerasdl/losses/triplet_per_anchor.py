@@ -5,11 +5,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kerasdl.losses.triplet import _masked_max, _masks, _MinedTripletLoss
+from kerasdl.losses.triplet import _masked_max, _masked_min, _PerAnchorTripletLoss
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
-class TripletPerAnchorSemiHardLoss(_MinedTripletLoss):
+class TripletPerAnchorSemiHardLoss(_PerAnchorTripletLoss):
     """Semi-hard triplet loss with one triplet per anchor (TensorFlow Similarity's rule).
 
     For each anchor `A` of the batch, with `d` the distance matrix of the embeddings `f(x)`:
@@ -57,12 +57,6 @@ class TripletPerAnchorSemiHardLoss(_MinedTripletLoss):
     Example:
 
     >>> import numpy as np
-    >>> labels = np.array([0, 0, 1, 1])
-    >>> embeddings = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 4.0]], "float32")
-    >>> # anchor 0: d+ = 1, negatives at 2, 4 -> 1 - 2 + 1;  anchor 1: d+ = 1, N at 3 -> 1 - 3 + 1
-    >>> # anchor 2: d+ = 2, none beyond 2, farthest at 2 -> 2 - 2 + 1;  anchor 3: 2 - 3 + 1
-    >>> float(TripletPerAnchorSemiHardLoss()(labels, embeddings))  # (0 + 0 + 1 + 0) / 4
-    0.25
     >>> labels = np.array([0, 0, 0, 1])
     >>> embeddings = np.array([[0.0], [1.0], [3.0], [2.0]], "float32")
     >>> # per anchor: d+ = 3, 2, 3, 0 and d- = 2, 1, 1, 1 -> 2, 2, 3, 0 (TFA: 10 / 6)
@@ -83,28 +77,14 @@ class TripletPerAnchorSemiHardLoss(_MinedTripletLoss):
         name="triplet_per_anchor_semihard_loss",
         dtype=None,
     ):
-        super().__init__(margin, distance_metric, reduction, name, dtype)
-        if not isinstance(soft, bool):
-            raise TypeError(f"`soft` must be a bool. Received: soft={soft!r}")
-        self.soft = soft
+        super().__init__(margin, soft, distance_metric, reduction, name, dtype)
 
-    def _batch_loss(self, labels, distances):
-        positives, negatives = _masks(labels, distances)
+    def _anchor_gaps(self, distances, positives, negatives):
         hardest_positive = _masked_max(distances, positives)
         beyond = ops.logical_and(negatives, ops.greater(distances, hardest_positive[:, None]))
-        inf = ops.cast(float("inf"), distances.dtype)
-        closest_beyond = ops.min(ops.where(beyond, distances, inf), axis=1)
+        # No negative beyond: the farthest negative; no negative at all: the row maximum.
         low = ops.cast(float("-inf"), distances.dtype)
         farthest = ops.max(ops.where(negatives, distances, low), axis=1)
-        # No negative at all: the row maximum, as TripletHardLoss.
         fallback = ops.where(ops.any(negatives, axis=1), farthest, ops.max(distances, axis=1))
-        negative = ops.where(ops.any(beyond, axis=1), closest_beyond, fallback)
-        gap = hardest_positive - negative
-        if self.soft:
-            return ops.mean(ops.softplus(gap))
-        return ops.mean(ops.maximum(gap + self.margin, 0))
-
-    def get_config(self):
-        config = super().get_config()
-        config["soft"] = self.soft
-        return config
+        closest_beyond = _masked_min(distances, beyond)
+        return hardest_positive - ops.where(ops.any(beyond, axis=1), closest_beyond, fallback)

@@ -1,54 +1,12 @@
-"""Conformance examples of the face verification components."""
+"""Conformance examples of the face verification components (the triplet losses'
+examples are in examples_triplet.py)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from kerasdl.layers.embedding_difference import EmbeddingDifference
-from kerasdl.losses.triplet_per_anchor import TripletPerAnchorSemiHardLoss
 from tests.conformance.registry import Bad, Example, random_floats
 
-# Three positives for some anchors, so the per-anchor rule differs from TFA's per pair;
-# each replica's half holds every class.
-PER_ANCHOR_LABELS = [[0.0], [1.0], [2.0], [0.0], [0.0], [1.0], [2.0], [0.0]]
-
-
-def per_anchor_batch():
-    return np.array(PER_ANCHOR_LABELS, "float32"), random_floats(8, 3, seed=7)
-
-
 EXAMPLES: list[Example] = [
-    Example(
-        cls=TripletPerAnchorSemiHardLoss,
-        kind="loss",
-        kwargs={"margin": 1.0},
-        inputs=per_anchor_batch,
-        bad=(
-            Bad(
-                ValueError, r"`margin` must be >= 0. Received: margin=-1.0", kwargs={"margin": -1.0}
-            ),
-            Bad(TypeError, r"`soft` must be a bool. Received: soft='yes'", kwargs={"soft": "yes"}),
-            Bad(
-                ValueError,
-                r"`distance_metric` must be one of .*Received: distance_metric='cosine'",
-                kwargs={"distance_metric": "cosine"},
-            ),
-            Bad(
-                ValueError,
-                r"`y_pred` \(the embeddings\) must have rank 2 with shape \[B, D\].*"
-                r"Received: y_pred.shape=\(8, 3, 1\)",
-                inputs=lambda: (np.array(PER_ANCHOR_LABELS, "float32"), random_floats(8, 3, 1)),
-            ),
-        ),
-        id="TripletPerAnchorSemiHardLoss",
-    ),
-    Example(
-        cls=TripletPerAnchorSemiHardLoss,
-        kind="loss",
-        kwargs={"soft": True, "distance_metric": "angular"},
-        inputs=per_anchor_batch,
-        id="TripletPerAnchorSemiHardLoss-soft-angular",
-    ),
     Example(
         cls=EmbeddingDifference,
         kind="layer",

@@ -1,8 +1,9 @@
 """The triplet losses against loop-based numpy re-derivations of tensorflow-addons' rules
 (semi-hard, hard), of "batch all" and of the notes' formula; edge cases (one class, all
 labels distinct, ties), gradients, XLA, MirroredStrategy, label shapes, errors, config and
-a large batch."""
+a large batch; the generic checks cover TripletPerAnchorSemiHardLoss too."""
 
+import inspect
 import time
 
 import keras
@@ -17,6 +18,8 @@ from kerasdl.losses.triplet import (
     TripletSemiHardLoss,
     pairwise_distances,
 )
+from kerasdl.losses.triplet_per_anchor import TripletPerAnchorSemiHardLoss
+from tests.losses.triplet_reference import reference_distances
 from tests.strategies import two_cpu_strategy
 
 
@@ -24,27 +27,6 @@ from tests.strategies import two_cpu_strategy
 def manhattan(embeddings):
     """A callable distance metric: the L1 distance matrix."""
     return keras.ops.sum(keras.ops.abs(embeddings[:, None, :] - embeddings[None, :, :]), axis=-1)
-
-
-def reference_distances(x, metric):
-    """Pairwise distances by a double loop over the batch, in float64."""
-    x = np.asarray(x, np.float64)
-    b = len(x)
-    d = np.zeros((b, b))
-    for i in range(b):
-        for j in range(b):
-            if i == j:
-                continue
-            if metric == "L2":
-                d[i, j] = np.sqrt(np.sum((x[i] - x[j]) ** 2))
-            elif metric == "squared-L2":
-                d[i, j] = np.sum((x[i] - x[j]) ** 2)
-            elif metric == "angular":
-                cos = x[i] @ x[j] / (np.linalg.norm(x[i]) * np.linalg.norm(x[j]))
-                d[i, j] = max(1 - cos, 0)
-            else:
-                d[i, j] = np.sum(np.abs(x[i] - x[j]))
-    return d
 
 
 def reference_semihard(labels, x, margin=1.0, metric="L2"):
@@ -211,6 +193,8 @@ LOSSES = [
     lambda: TripletHardLoss(),
     lambda: TripletHardLoss(soft=True, distance_metric="squared-L2"),
     lambda: TripletBatchAllLoss(),
+    lambda: TripletPerAnchorSemiHardLoss(),
+    lambda: TripletPerAnchorSemiHardLoss(soft=True, distance_metric="angular"),
 ]
 
 
@@ -257,9 +241,10 @@ def test_fit_trains_embeddings(seed):
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
 
 
-@pytest.mark.parametrize(
-    "cls", [TripletSemiHardLoss, TripletHardLoss, TripletBatchAllLoss, TripletLoss]
-)
+MINED = [TripletSemiHardLoss, TripletHardLoss, TripletBatchAllLoss, TripletPerAnchorSemiHardLoss]
+
+
+@pytest.mark.parametrize("cls", [*MINED, TripletLoss])
 def test_bad_margin(cls):
     with pytest.raises(ValueError, match=r"`margin` must be >= 0. Received: margin=-0.1"):
         cls(margin=-0.1)
@@ -267,7 +252,7 @@ def test_bad_margin(cls):
         cls(margin="1")
 
 
-@pytest.mark.parametrize("cls", [TripletSemiHardLoss, TripletHardLoss, TripletBatchAllLoss])
+@pytest.mark.parametrize("cls", MINED)
 def test_bad_arguments_and_inputs(cls):
     with pytest.raises(ValueError, match=r"`distance_metric` must be one of .*'cosine'"):
         cls(distance_metric="cosine")
@@ -290,9 +275,10 @@ def test_bad_arguments_and_inputs(cls):
         loss(np.zeros((4, 2)), np.zeros((4, 3), "float32"))
 
 
-def test_hard_loss_bad_soft_and_triplet_loss_bad_input():
-    with pytest.raises(TypeError, match=r"`soft` must be a bool. Received: soft=1"):
-        TripletHardLoss(soft=1)
+def test_bad_soft_and_triplet_loss_bad_input():
+    for cls in (TripletHardLoss, TripletPerAnchorSemiHardLoss):
+        with pytest.raises(TypeError, match=r"`soft` must be a bool. Received: soft=1"):
+            cls(soft=1)
     with pytest.raises(ValueError, match=r"`y_pred` must have shape \[B, 3, D\].*\(4, 2, 3\)"):
         TripletLoss()(np.zeros(4), np.zeros((4, 2, 3), "float32"))
 
@@ -305,12 +291,23 @@ def test_hard_loss_bad_soft_and_triplet_loss_bad_input():
         TripletHardLoss(margin=0.5, soft=True, distance_metric="squared-L2"),
         TripletBatchAllLoss(margin=2.0, dtype="float64"),
         TripletLoss(margin=0.4),
+        TripletPerAnchorSemiHardLoss(margin=0.3, soft=True, distance_metric="angular"),
+        TripletPerAnchorSemiHardLoss(distance_metric=manhattan, dtype="float64"),
     ],
-    ids=["semihard", "semihard-callable", "hard", "batch-all", "explicit"],
+    ids=[
+        "semihard",
+        "semihard-callable",
+        "hard",
+        "batch-all",
+        "explicit",
+        "per-anchor",
+        "per-anchor-callable",
+    ],
 )
 def test_config_round_trip(loss):
     config = loss.get_config()
     assert config["dtype"] == loss.dtype
+    assert set(inspect.signature(type(loss)).parameters) == set(config)
     clone = type(loss).from_config(config)
     assert clone.get_config() == config
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
@@ -320,6 +317,93 @@ def test_config_round_trip(loss):
     else:
         y = batch(9, 12)[1]
     labels = np.zeros(len(y)) if isinstance(loss, TripletLoss) else batch(9, 12)[0]
+    np.testing.assert_allclose(float(restored(labels, y)), float(loss(labels, y)), rtol=1e-6)
+
+
+# `keras.saving.serialize_keras_object` of each loss as saved before the losses shared a
+# base class for the `soft` argument: .keras files hold these in their compile config.
+SAVED_CONFIGS = [
+    {
+        "module": "kerasdl.losses.triplet",
+        "class_name": "TripletSemiHardLoss",
+        "config": {
+            "name": "triplet_semihard_loss",
+            "reduction": "sum_over_batch_size",
+            "margin": 0.3,
+            "distance_metric": "angular",
+            "dtype": "float32",
+        },
+        "registered_name": "kerasdl>TripletSemiHardLoss",
+    },
+    {
+        "module": "kerasdl.losses.triplet",
+        "class_name": "TripletHardLoss",
+        "config": {
+            "name": "triplet_hard_loss",
+            "reduction": "sum_over_batch_size",
+            "margin": 0.5,
+            "distance_metric": "squared-L2",
+            "dtype": "float32",
+            "soft": True,
+        },
+        "registered_name": "kerasdl>TripletHardLoss",
+    },
+    {
+        "module": "kerasdl.losses.triplet",
+        "class_name": "TripletBatchAllLoss",
+        "config": {
+            "name": "triplet_batch_all_loss",
+            "reduction": "sum_over_batch_size",
+            "margin": 2.0,
+            "distance_metric": "L2",
+            "dtype": "float64",
+        },
+        "registered_name": "kerasdl>TripletBatchAllLoss",
+    },
+    {
+        "module": "kerasdl.losses.triplet",
+        "class_name": "TripletLoss",
+        "config": {
+            "name": "triplet_loss",
+            "reduction": "sum_over_batch_size",
+            "margin": 0.4,
+            "dtype": "float32",
+        },
+        "registered_name": "kerasdl>TripletLoss",
+    },
+    {
+        "module": "kerasdl.losses.triplet_per_anchor",
+        "class_name": "TripletPerAnchorSemiHardLoss",
+        "config": {
+            "name": "triplet_per_anchor_semihard_loss",
+            "reduction": "sum_over_batch_size",
+            "margin": 0.7,
+            "distance_metric": "L2",
+            "dtype": "float32",
+            "soft": True,
+        },
+        "registered_name": "kerasdl>TripletPerAnchorSemiHardLoss",
+    },
+]
+SAVED_EQUIVALENTS = [
+    lambda: TripletSemiHardLoss(margin=0.3, distance_metric="angular"),
+    lambda: TripletHardLoss(margin=0.5, soft=True, distance_metric="squared-L2"),
+    lambda: TripletBatchAllLoss(margin=2.0, dtype="float64"),
+    lambda: TripletLoss(margin=0.4),
+    lambda: TripletPerAnchorSemiHardLoss(margin=0.7, soft=True),
+]
+
+
+@pytest.mark.parametrize("saved,make", zip(SAVED_CONFIGS, SAVED_EQUIVALENTS, strict=True))
+def test_configs_saved_before_still_load(saved, make):
+    restored = keras.saving.deserialize_keras_object(saved)
+    loss = make()
+    assert type(restored) is type(loss)
+    assert restored.get_config() == saved["config"] == loss.get_config()
+    if isinstance(loss, TripletLoss):
+        labels, y = np.zeros(6), np.random.default_rng(0).normal(size=(6, 3, 4))
+    else:
+        labels, y = batch(9, 12)
     np.testing.assert_allclose(float(restored(labels, y)), float(loss(labels, y)), rtol=1e-6)
 
 

@@ -1,41 +1,22 @@
 """TripletPerAnchorSemiHardLoss against a loop-based numpy re-derivation of TensorFlow
 Similarity's per-anchor rule (hardest positive, closest negative beyond it, else the
 farthest negative), on known answers and random batches; how it differs from the
-tensorflow-addons rule; edge cases, gradients, XLA, MirroredStrategy, errors, config."""
+tensorflow-addons rule; edge cases and training. Gradients, XLA, MirroredStrategy, label
+shapes, errors and config are checked with the other mined losses in test_triplet.py."""
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from kerasdl.losses.triplet import TripletSemiHardLoss
 from kerasdl.losses.triplet_per_anchor import TripletPerAnchorSemiHardLoss
-from tests.strategies import two_cpu_strategy
+from tests.losses.triplet_reference import reference_distances
 
 
 @keras.saving.register_keras_serializable(package="kerasdl_tests")
 def chebyshev(embeddings):
     """A callable distance metric: the L-infinity distance matrix."""
     return keras.ops.max(keras.ops.abs(embeddings[:, None, :] - embeddings[None, :, :]), axis=-1)
-
-
-def reference_distances(x, metric):
-    x = np.asarray(x, np.float64)
-    d = np.zeros((len(x), len(x)))
-    for i in range(len(x)):
-        for j in range(len(x)):
-            if i == j:
-                continue
-            if metric == "L2":
-                d[i, j] = np.sqrt(np.sum((x[i] - x[j]) ** 2))
-            elif metric == "squared-L2":
-                d[i, j] = np.sum((x[i] - x[j]) ** 2)
-            elif metric == "angular":
-                cos = x[i] @ x[j] / (np.linalg.norm(x[i]) * np.linalg.norm(x[j]))
-                d[i, j] = max(1 - cos, 0)
-            else:
-                d[i, j] = np.max(np.abs(x[i] - x[j]))
-    return d
 
 
 def reference_per_anchor(labels, x, margin=1.0, soft=False, metric="L2"):
@@ -239,32 +220,6 @@ def test_soft_margin_does_not_overflow():
     np.testing.assert_allclose(got, reference_per_anchor(labels, x, soft=True), rtol=1e-6)
 
 
-def test_gradients_finite_with_duplicate_embeddings():
-    labels, x = batch(7, 10)
-    x[1] = x[0]
-    x = tf.Variable(x)
-    with tf.GradientTape() as tape:
-        loss = TripletPerAnchorSemiHardLoss()(labels, x)
-    grad = tape.gradient(loss, x).numpy()
-    assert np.all(np.isfinite(grad)) and np.any(grad != 0)
-
-
-@pytest.mark.parametrize("kwargs", [{}, {"soft": True, "distance_metric": "angular"}])
-def test_jit_equals_eager(kwargs):
-    labels, x = batch(8, 16)
-    loss = TripletPerAnchorSemiHardLoss(**kwargs)
-    jitted = tf.function(lambda y, e: loss(y, e), jit_compile=True)
-    np.testing.assert_allclose(float(jitted(labels, x)), float(loss(labels, x)), rtol=1e-5)
-
-
-def test_label_shapes_and_dtypes():
-    labels, x = batch(9, 12)
-    loss = TripletPerAnchorSemiHardLoss()
-    expected = float(loss(labels, x))
-    for y in (labels[:, None], labels.astype("float32"), labels.astype("float32")[:, None]):
-        np.testing.assert_allclose(float(loss(y, x)), expected, rtol=1e-6)
-
-
 def test_fit_trains_embeddings():
     """Clustered inputs (class means + noise): the hardest positive can be pulled in."""
     keras.utils.set_random_seed(0)
@@ -274,56 +229,3 @@ def test_fit_trains_embeddings():
     model.compile(optimizer=keras.optimizers.SGD(0.2), loss=TripletPerAnchorSemiHardLoss())
     losses = model.fit(x, labels[:, None], batch_size=16, epochs=30, verbose=0).history["loss"]
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
-
-
-def test_mirrored_training_matches_one_device():
-    labels, x = batch(11, 8, dim=6)
-    labels = labels[:, None].astype("float32")
-
-    def train(strategy):
-        with strategy.scope():
-            model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
-            model.set_weights([np.eye(6, 4, dtype="float32"), np.zeros(4, "float32")])
-            model.compile(optimizer=keras.optimizers.SGD(0.05), loss=TripletPerAnchorSemiHardLoss())
-        history = model.fit(x, labels, batch_size=8, epochs=2, shuffle=False, verbose=0)
-        return history.history["loss"], model.get_weights()
-
-    one_losses, one_weights = train(tf.distribute.get_strategy())
-    two_losses, two_weights = train(two_cpu_strategy())
-    np.testing.assert_allclose(two_losses, one_losses, rtol=1e-5, atol=1e-6)
-    for a, b in zip(two_weights, one_weights, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
-def test_bad_arguments_and_inputs():
-    with pytest.raises(ValueError, match=r"`margin` must be >= 0. Received: margin=-0.1"):
-        TripletPerAnchorSemiHardLoss(margin=-0.1)
-    with pytest.raises(TypeError, match=r"`soft` must be a bool. Received: soft=1"):
-        TripletPerAnchorSemiHardLoss(soft=1)
-    with pytest.raises(ValueError, match=r"`distance_metric` must be one of .*'cosine'"):
-        TripletPerAnchorSemiHardLoss(distance_metric="cosine")
-    loss = TripletPerAnchorSemiHardLoss()
-    with pytest.raises(ValueError, match=r"`y_pred` \(the embeddings\) must have rank 2"):
-        loss(np.zeros(4), np.zeros((4, 2, 3), "float32"))
-    with pytest.raises(ValueError, match=r"must have the batch size.*B=4.*y_true.shape=\(5,\)"):
-        loss(np.zeros(5), np.zeros((4, 3), "float32"))
-
-
-@pytest.mark.parametrize(
-    "loss",
-    [
-        TripletPerAnchorSemiHardLoss(),
-        TripletPerAnchorSemiHardLoss(margin=0.3, soft=True, distance_metric="angular"),
-        TripletPerAnchorSemiHardLoss(distance_metric=chebyshev, dtype="float64"),
-    ],
-    ids=["default", "soft-angular", "callable-float64"],
-)
-def test_config_round_trip(loss):
-    config = loss.get_config()
-    assert {"margin", "soft", "distance_metric", "reduction", "name", "dtype"} <= set(config)
-    clone = type(loss).from_config(config)
-    assert clone.get_config() == config
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
-    assert restored.get_config() == config
-    labels, x = batch(12, 12)
-    np.testing.assert_allclose(float(restored(labels, x)), float(loss(labels, x)), rtol=1e-6)
