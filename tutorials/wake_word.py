@@ -15,8 +15,10 @@ The notes' trigger-word system end to end, without a network or a recorded data 
 3. The model (`kerasdl.models.trigger_word`): log-mel spectrogram -> Conv1D(15, stride
    4) -> GRU -> GRU -> a sigmoid per 40 ms step, trained on log-mel features computed once
    (the spectrogram has no weights) through the model's own layers, then its batch-norm
-   statistics recomputed on the training data in inference mode: with dropout and batch
-   norm after a GRU, the running averages drift from what inference sees.
+   statistics recomputed on the training data in inference mode: the running averages of
+   the batch norms after the GRUs, taken while the weights move, drift from what
+   inference sees (dev loss 0.17 with them, 0.064 recomputed, 0.065 with batch statistics,
+   in a shorter run).
 4. Held-out evaluation (`kerasdl.verification.wakeword`): detection events (threshold,
    1 s refractory period), a hit when an event falls within [end - 0.1 s, end + 1 s] of a
    trigger, the threshold chosen for <= 1 false activation per hour of negative audio,
@@ -34,6 +36,36 @@ Run: `python -m tutorials.wake_word [--out outputs] [--quick]`. Writes:
 - `wake_word_predictions.png`: a held-out clip, the model's probability at each step,
   the labels and the detections;
 - `wake_word_chimed.wav`, `wake_word.keras`, `wake_word_int8.tflite`.
+
+What it shows (full run: 17.5 min wall on 2 cores shared with other jobs, 5 of them
+synthesising 1,400 new clips on a first run; the synthesis is cached): 600 espeak-ng
+voices, 1,800 trigger clips and 2,656 others with the changed copies; 3,500 examples of
+6 s; 12 epochs. Held out: 394 triggers by the 24 flite/festival voices in 200 clips of
+10 s, and 1.23 h of negative audio (400 clips plus the positive set's clips without a
+trigger). The issue's target, recall >= 0.90 at <= 1 false activation per hour, is
+missed:
+
+- Keras model: threshold 0.999988 for <= 1 false activation per hour of negative audio:
+  recall 0.289 (1 false activation, 0.81 per hour; 1.93 per hour on all non-trigger
+  audio); at threshold 0.5 recall 0.761 at 21 per hour, at 0.9 recall 0.690 at 12 per
+  hour. In-distribution (dev clips of espeak-ng voices) the loss is 0.024.
+- Where it fails (an earlier run): the false activations are words that end like the
+  trigger ("captivate", "cultivate", "actively", "celebrate", "relate") said by flite's
+  8 kHz kal voice and festival's diphone voices; the misses are mostly flite's kal,
+  kal16, rms and slt voices, whose probabilities stay under 0.2. Adding the changed
+  copies (speed, filters, tilt, reverberation) and 600 instead of 200 voices raised the
+  recall at threshold 0.5 from 0.23 to 0.79; many more voices for the close words cut
+  the false activations at 0.5 from 65 to 21 per hour.
+- The int8 streaming TFLite file (83.9 KB, builtin ops only, 16.5 ms of compute per
+  second of audio, 0.66 ms per 40 ms call) does NOT match this trained model: its
+  probabilities differ from Keras by up to 1.0 on the held-out clips and its recall is 0
+  at both thresholds (recall change -28.9 points, far from the <= 2 points asked); the
+  float TFLite file of the same streaming model matches to 2e-5, and an untrained
+  model's int8 file to 0.02 (benchmarks/wakeword.py). One int8 call already moves the
+  GRU states by up to 1.5: the trained convolution's outputs carry per-channel offsets
+  of up to 54 with a spread near 1, which the batch norm after it removes, but the
+  streaming model quantises the convolution's output before that batch norm with one
+  scale for all channels, so the normalised features keep little precision.
 
 With `--quick` (used by the tests) everything is tiny: a few voices, short clips, two
 epochs; its numbers mean nothing.
@@ -359,10 +391,20 @@ def main() -> None:
         duration=test_seconds,
     )
     scores = wakeword_scores(probabilities, step_times, trigger_ends, threshold, **scoring)
-    curve = operating_curve(probabilities, step_times, trigger_ends, **scoring)
+    curve = operating_curve(
+        probabilities,
+        step_times,
+        trigger_ends,
+        # The default thresholds (by rank) plus the chosen one, so its point is drawn.
+        np.union1d(
+            np.quantile(probabilities, np.linspace(0, 1, 1024)),
+            [threshold, np.nextafter(probabilities.max(), 2.0)],
+        ),
+        **scoring,
+    )
     print(
         f"held out: {scores.triggers} triggers, {scores.negative_hours:.2f} h of negative "
-        f"audio; threshold {threshold:.4f} for <= {TARGET:g} false activation per hour: "
+        f"audio; threshold {threshold:.6f} for <= {TARGET:g} false activation per hour: "
         f"recall {scores.recall:.3f}, {scores.negative_false_activations} false activations "
         f"({scores.negative_false_activations_per_hour:.2f} per hour) on negative audio, "
         f"{scores.false_activations_per_hour:.2f} per hour on all non-trigger audio"
@@ -436,10 +478,10 @@ def main() -> None:
         f"{np.abs(int8_probabilities - probabilities).max():.4f} on the held-out clips"
     )
     print(
-        f"  held out at the Keras threshold {threshold:.4f}: recall {int8_scores.recall:.3f} "
+        f"  held out at the Keras threshold {threshold:.6f}: recall {int8_scores.recall:.3f} "
         f"({100 * (int8_scores.recall - scores.recall):+.1f} points), "
         f"{int8_scores.negative_false_activations_per_hour:.2f} false activations per hour; "
-        f"at its own threshold {int8_threshold:.4f}: recall {int8_own.recall:.3f}, "
+        f"at its own threshold {int8_threshold:.6f}: recall {int8_own.recall:.3f}, "
         f"{int8_own.negative_false_activations_per_hour:.2f} per hour"
     )
     print(
@@ -459,7 +501,7 @@ def main() -> None:
     write_wav(wav, audio[clip], SR)
     chimed = os.path.join(args.out, "wake_word_chimed.wav")
     print(
-        f"kerasdl wakeword --model={tflite_path} {wav} --out={chimed} --threshold={threshold:.4f}"
+        f"kerasdl wakeword --model={tflite_path} {wav} --out={chimed} --threshold={threshold:.6f}"
     )
     run_wakeword(WakeWordDetector(tflite_path), wav, chimed, threshold, REFRACTORY)
     print(f"true trigger ends: {', '.join(f'{e:.2f} s' for e in trigger_ends[clip] if e >= 0)}")
