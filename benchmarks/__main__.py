@@ -18,6 +18,7 @@ BENCHMARKS = [
     "skipgrams",
     "triplet",
     "bleu",
+    "wakeword",
 ]
 
 

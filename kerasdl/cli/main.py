@@ -6,6 +6,8 @@ Usage:
     kerasdl bleu --hyp=hyp.txt --ref=ref.txt [--ref=ref2.txt] [--tokenize=13a] [--lowercase]
     kerasdl style content.png style.png [--out=style_transfer.png] [--iterations=200]
         [--size=256] [--weights=PATH]
+    kerasdl wakeword --model=model.tflite input.wav [--out=chimed.wav] [--threshold=0.5]
+        [--refractory=1.0]
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ flags.DEFINE_string(
     "out",
     None,
     "demo: directory for exports (saved_models); detect: PNG with the boxes; "
-    "style: the generated PNG.",
+    "style: the generated PNG; wakeword: the input WAV with a chime after each detection.",
 )
-flags.DEFINE_string("model", None, "detect: a .tflite file or a (TF Serving) SavedModel dir.")
+flags.DEFINE_string(
+    "model",
+    None,
+    "detect: a .tflite file or a (TF Serving) SavedModel dir; "
+    "wakeword: a streaming .tflite file or a .keras trigger-word model.",
+)
 flags.DEFINE_list(
     "class_names", ["circle", "square", "triangle"], "detect: names of the class ids."
 )
@@ -48,6 +55,8 @@ flags.DEFINE_string(
     "default: random weights (colours and texture transfer, no semantics).",
 )
 flags.DEFINE_float("learning_rate", 0.01, "style: Adam learning rate on [0, 1] pixels.")
+flags.DEFINE_float("threshold", 0.5, "wakeword: probability at or above which it fires.")
+flags.DEFINE_float("refractory", 1.0, "wakeword: seconds after a detection before the next.")
 flags.DEFINE_integer("save_every", None, "style: also save the image every N iterations.")
 
 COMMANDS = {
@@ -55,6 +64,7 @@ COMMANDS = {
     "detect": "run an exported detector on an image file",
     "bleu": "corpus BLEU of a hypothesis file against reference files (as sacrebleu)",
     "style": "neural style transfer: CONTENT and STYLE image files -> a PNG (--out)",
+    "wakeword": "detect a wake word in a WAV file; --out writes it with a chime after each",
 }
 
 
@@ -73,6 +83,10 @@ def main(argv: list[str]) -> int:
         print(f"kerasdl: expected a command, got {got}.\n\n{usage()}", file=sys.stderr)
         return 2
     command, rest = argv[1], argv[2:]
+    if command == "wakeword":
+        from kerasdl.cli.wakeword import command as wakeword_command
+
+        return wakeword_command(rest, FLAGS.model, FLAGS.out, FLAGS.threshold, FLAGS.refractory)
     if command == "detect":
         from kerasdl.cli.detect import run_detect
 

@@ -12,15 +12,33 @@ from kerasdl.verification.roc import (
     threshold_for_far,
     verification_accuracy,
 )
+from kerasdl.verification.wakeword import (
+    OperatingCurve,
+    WakeWordScores,
+    detection_events,
+    detection_steps,
+    match_detections,
+    operating_curve,
+    threshold_for_false_activations,
+    wakeword_scores,
+)
 
 __all__ = [
     "EncodingDatabase",
+    "OperatingCurve",
+    "WakeWordScores",
     "all_pairs",
     "balanced_pairs",
+    "detection_events",
+    "detection_steps",
     "equal_error_rate",
+    "match_detections",
+    "operating_curve",
     "roc_auc",
     "roc_curve",
     "tar_at_far",
+    "threshold_for_false_activations",
     "threshold_for_far",
     "verification_accuracy",
+    "wakeword_scores",
 ]
