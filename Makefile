@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	# speech engines and recordings the wake-word data is made from.
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq opencv-doc sword-text-web sword-text-sparv \
+			sword-text-kjv wordnet-base python3.11-doc \
 			espeak-ng flite festival festvox-kdlpc16k festvox-us-slt-hts alsa-utils sox >/dev/null; fi
 	touch $(STAMP)
 

@@ -16,6 +16,7 @@ BENCHMARKS = [
     "beam_search",
     "verification",
     "skipgrams",
+    "word2vec",
     "triplet",
     "bleu",
     "wakeword",

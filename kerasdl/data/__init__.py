@@ -1,6 +1,7 @@
 """Data sets and tf.data pipelines that need no network."""
 
 from kerasdl.data.audio import chime, overlay, read_wav, resample, trim_silence, write_wav
+from kerasdl.data.corpora import EncodedCorpus, encode_corpus, english_corpus, tokenize_english
 from kerasdl.data.dates import date_pairs, date_vocabularies, format_date
 from kerasdl.data.detection import decode_yolo_targets, encode_yolo_targets, localization_target
 from kerasdl.data.digits import load_digits_images
@@ -44,10 +45,19 @@ from kerasdl.data.trigger_word import (
     trigger_word_labels,
 )
 from kerasdl.data.vocabulary import Vocabulary, seq2seq_arrays
+from kerasdl.data.word_benchmarks import (
+    evaluate_word_analogies,
+    evaluate_word_pairs,
+    gensim_test_data,
+    read_analogies,
+    read_word_pairs,
+    word_benchmarks,
+)
 from kerasdl.data.word_vectors import embedding_layer, load_word_vectors
 
 __all__ = [
     "ClipBank",
+    "EncodedCorpus",
     "TriggerWordExamples",
     "Vocabulary",
     "Voice",
@@ -63,9 +73,14 @@ __all__ = [
     "decode_yolo_targets",
     "default_cache_dir",
     "embedding_layer",
+    "encode_corpus",
     "encode_yolo_targets",
+    "english_corpus",
     "espeak_variants",
+    "evaluate_word_analogies",
+    "evaluate_word_pairs",
     "format_date",
+    "gensim_test_data",
     "glove_dataset",
     "held_out_voices",
     "insert_clips",
@@ -77,7 +92,9 @@ __all__ = [
     "localization_target",
     "noise_background",
     "overlay",
+    "read_analogies",
     "read_wav",
+    "read_word_pairs",
     "resample",
     "sample_negatives",
     "sampling_distribution",
@@ -89,11 +106,13 @@ __all__ = [
     "synthesize",
     "synthesize_many",
     "synthetic_clip_bank",
+    "tokenize_english",
     "train_voices",
     "trigger_word_dataset",
     "trigger_word_labels",
     "trim_silence",
     "vocabulary_mask",
     "window_pairs",
+    "word_benchmarks",
     "write_wav",
 ]

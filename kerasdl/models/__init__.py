@@ -33,6 +33,11 @@ from kerasdl.models.trigger_word import (
 )
 from kerasdl.models.tta import ensemble_predict, predict_ten_crop, ten_crop
 from kerasdl.models.word2vec import word2vec, word_vectors
+from kerasdl.models.word2vec_training import (
+    Word2VecTraining,
+    expected_examples_per_epoch,
+    train_word2vec,
+)
 from kerasdl.models.yolo import yolo
 
 __all__ = [
@@ -43,10 +48,12 @@ __all__ = [
     "StyleTransfer",
     "TriggerWordGeometry",
     "TriggerWordStreamer",
+    "Word2VecTraining",
     "cache_features",
     "char_lm",
     "classifier_head",
     "ensemble_predict",
+    "expected_examples_per_epoch",
     "facenet_inception_resnet_v1",
     "facenet_prewhiten",
     "fc_to_conv",
@@ -65,6 +72,7 @@ __all__ = [
     "siamese_encoder",
     "siamese_pair_classifier",
     "ten_crop",
+    "train_word2vec",
     "transfer_classifier",
     "trigger_word",
     "trigger_word_geometry",
