@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from kerasdl.plot.roc import mark_operating_points
+
 
 def _as_curve(label: str, curve: Any) -> tuple[np.ndarray, np.ndarray]:
     if hasattr(curve, "negative_false_activations_per_hour") and hasattr(curve, "miss_rate"):
@@ -85,16 +87,12 @@ def plot_det(
             largest = max(largest, float(rate[keep].max()))
     if target is not None:
         ax.axvline(target, color="grey", linestyle=":", linewidth=1, label=f"{target:g} per hour")
-    for label, (rate, miss) in (points or {}).items():
-        ax.plot(
-            [rate],
-            [miss],
-            "o",
-            markersize=7,
-            markeredgecolor="black",
-            color=colours.get(label),
-            label=f"{label}: miss {miss:.3f} @ {rate:.2g} per hour",
-        )
+    mark_operating_points(
+        ax,
+        points,
+        colours,
+        lambda label, rate, miss: f"{label}: miss {miss:.3f} @ {rate:.2g} per hour",
+    )
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlim(0, max_rate or largest * 1.1)
     ax.set(xlabel="false activations per hour", ylabel="miss rate (1 - recall)", ylim=(0, 1.02))

@@ -74,16 +74,9 @@ def plot_roc(
     ax.plot(grid, 1 - grid, ":", color="grey", linewidth=1, label="FAR = FRR (EER)")
     if not log_far:
         ax.plot([0, 1], [0, 1], "--", color="lightgrey", linewidth=1, label="chance")
-    for label, (far, tar) in (points or {}).items():
-        ax.plot(
-            [far],
-            [tar],
-            "o",
-            markersize=7,
-            markeredgecolor="black",
-            color=colours.get(label),
-            label=f"{label}: TAR {tar:.3f} @ FAR {far:.2g}",
-        )
+    mark_operating_points(
+        ax, points, colours, lambda label, far, tar: f"{label}: TAR {tar:.3f} @ FAR {far:.2g}"
+    )
     if log_far:
         ax.set_xscale("log")
     ax.set(xlabel="false accept rate (FAR)", ylabel="true accept rate (TAR)", ylim=(0, 1.02))
@@ -95,3 +88,18 @@ def plot_roc(
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def mark_operating_points(ax, points, colours, describe) -> None:
+    """One black-edged dot per `{label: (x, y)}` in its curve's colour, with the legend
+    text `describe(label, x, y)`."""
+    for label, (x, y) in (points or {}).items():
+        ax.plot(
+            [x],
+            [y],
+            "o",
+            markersize=7,
+            markeredgecolor="black",
+            color=colours.get(label),
+            label=describe(label, x, y),
+        )
