@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq opencv-doc sword-text-web sword-text-sparv \
 			sword-text-kjv wordnet-base python3.11-doc \
-			espeak-ng flite festival festvox-kdlpc16k festvox-us-slt-hts alsa-utils sox >/dev/null; fi
+			espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts alsa-utils sox >/dev/null; fi
 	touch $(STAMP)
 
 # tensorflow-addons 0.23, the triplet losses' reference (tests/losses/test_triplet_vs_tfa.py,

@@ -3,7 +3,7 @@
 - espeak-ng (`apt-get install espeak-ng`): 8 English voices, each with any of ~100 voice
   variants (m1..m8, f1..f5, klatt, named speakers), at any speed and pitch.
 - flite (`apt-get install flite`): kal, kal16, awb, rms and slt.
-- festival (`apt-get install festival`): kal_diphone; `festvox-kdlpc16k` and
+- festival (`apt-get install festival festvox-kallpc16k`): kal_diphone; `festvox-kdlpc16k` and
   `festvox-us-slt-hts` add ked_diphone and cmu_us_slt_arctic_hts.
 
 Every clip is cached on disk, keyed by the text and every setting, so a bank of thousands

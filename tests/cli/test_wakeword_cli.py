@@ -70,7 +70,9 @@ def test_tflite_stereo_44k_input(models, tmp_path):
     p, _ = reference(model, heard, 0.0, 1.0)
     threshold = float(np.quantile(p, 0.8))
     _, expected = reference(model, heard, threshold, 1.0)
-    assert 1 <= expected.size < 7
+    # The seeded bursts cross the 80th percentile five separate times, a second or more
+    # apart: several detections, so the printed plural and the chimes are exercised.
+    assert expected.size == 5
     out, printed = tmp_path / "chimed.wav", io.StringIO()
     detections = run_wakeword(tflite_path, wav, out, threshold=threshold, stream=printed)
     np.testing.assert_allclose(detections, expected, atol=1e-9)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from kerasdl.data import speech
+from kerasdl.data.audio import read_wav
 from kerasdl.data.speech import (
     Voice,
     available_engines,
@@ -69,18 +70,48 @@ def test_each_engine_speaks_the_word(cache, voice):
     assert power[freqs < 4000].sum() > 0.8 * power.sum()
 
 
+def engine_reference(engine, name, speed, tmp_path):
+    """The engine run straight from its own command line at the documented rate rule
+    (espeak-ng: 175 * speed words per minute; flite and festival diphone voices: durations
+    stretched by 1 / speed), read back at 16 kHz."""
+    text, wav = "activate the lights", tmp_path / f"{engine}-{speed}.wav"
+    if engine == "espeak-ng":
+        command = ["espeak-ng", "-v", name, "-s", str(round(175 * speed)), "-w", str(wav), text]
+    elif engine == "flite":
+        stretch = f"duration_stretch={1 / speed}"
+        command = ["flite", "-voice", name, "--setf", stretch, "-t", text, "-o", str(wav)]
+    else:
+        script = tmp_path / "text.txt"
+        script.write_text(text)
+        command = ["text2wave", "-eval", f"(voice_{name})"]
+        command += ["-eval", f"(Parameter.set 'Duration_Stretch {1 / speed})"]
+        command += ["-o", str(wav), str(script)]
+    subprocess.run(command, check=True, capture_output=True)
+    return read_wav(wav, 16000)
+
+
 @pytest.mark.parametrize("engine", ["espeak-ng", "flite", "festival"])
-def test_speed_changes_the_duration(cache, engine):
+def test_speed_follows_each_engines_rate_rule(cache, engine, tmp_path):
     require(engine)
-    name = {"espeak-ng": "en-us", "flite": "awb", "festival": "kal_diphone"}[engine]
-    slow, fast = synthesize_many(
-        [
-            ("activate the lights", Voice(engine, name, 0.8)),
-            ("activate the lights", Voice(engine, name, 1.25)),
-        ],
-        cache_dir=cache,
-    )
-    assert 1.3 < slow.size / fast.size < 1.9  # 1.25 / 0.8 = 1.56
+    name = {"espeak-ng": "en-us", "flite": "awb"}.get(engine)
+    if engine == "festival":
+        diphone = [v for v in list_voices("festival") if v.endswith("_diphone")]
+        if not diphone:
+            print(
+                "skipped: no festival diphone voice is installed (apt-get install festvox-kdlpc16k)"
+            )
+            pytest.skip("no festival diphone voice is installed")
+        name = diphone[0]
+    requests = [("activate the lights", Voice(engine, name, s)) for s in (0.8, 1.25)]
+    slow, fast = synthesize_many(requests, cache_dir=cache, trim=False)
+    for clip, speed in ((slow, 0.8), (fast, 1.25)):
+        expected = engine_reference(engine, name, speed, tmp_path)
+        assert clip.size == expected.size
+        # The same speech, scaled to the 0.9 peak.
+        np.testing.assert_allclose(clip, expected * (0.9 / np.abs(expected).max()), atol=1e-6)
+    # Slower speech lasts longer: at least the 1.25 / 0.8 stretch of the speech, less the
+    # fixed pauses at both ends.
+    assert slow.size > 1.5 * fast.size
 
 
 def test_espeak_pitch_raises_the_fundamental(cache):
