@@ -16,7 +16,6 @@ corpus tokens (before subsampling), as gensim reports them.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 
 import numpy as np
@@ -24,26 +23,25 @@ import numpy as np
 from benchmarks.timing import compare, row
 
 SIZES = (300_000,)
-SETTINGS = {"dim": 100, "window": 5, "negatives": 5, "subsample": 1e-3, "min_count": 5}
 BATCH_SIZE = 4096
 
 
 def one_row(num_tokens: int) -> str:
     import keras
-    from gensim.models import Word2Vec
 
     from kerasdl.data.corpora import encode_corpus, english_corpus
     from kerasdl.data.skipgrams import skipgram_dataset
     from kerasdl.losses.sampling import NegativeSamplingLoss
     from kerasdl.models.word2vec import word2vec
     from kerasdl.models.word2vec_training import expected_examples_per_epoch
+    from tutorials.word_embeddings import SETTINGS, gensim_skipgram
 
     sentences = english_corpus("wordnet", max_tokens=num_tokens)
     corpus = encode_corpus(sentences, min_count=SETTINGS["min_count"])
     dataset = skipgram_dataset(
         corpus.sentences,
         window=SETTINGS["window"],
-        num_negatives=SETTINGS["negatives"],
+        num_negatives=SETTINGS["num_negatives"],
         batch_size=BATCH_SIZE,
         counts=corpus.counts,
         subsample=SETTINGS["subsample"],
@@ -56,23 +54,12 @@ def one_row(num_tokens: int) -> str:
         ) / BATCH_SIZE
     )  # fmt: skip
     keras.utils.set_random_seed(0)
-    model = word2vec(len(corpus.words), SETTINGS["dim"], num_negatives=SETTINGS["negatives"])
+    model = word2vec(len(corpus.words), SETTINGS["dim"], num_negatives=SETTINGS["num_negatives"])
     schedule = keras.optimizers.schedules.PolynomialDecay(0.025, 20 * steps, 1e-4)
     model.compile(
         keras.optimizers.SGD(schedule), NegativeSamplingLoss(reduction="sum"), jit_compile=True
     )
-    workers = os.cpu_count() or 1
-    reference = Word2Vec(
-        vector_size=SETTINGS["dim"],
-        window=SETTINGS["window"],
-        negative=SETTINGS["negatives"],
-        sample=SETTINGS["subsample"],
-        min_count=SETTINGS["min_count"],
-        sg=1,
-        workers=workers,
-        seed=0,
-    )
-    reference.build_vocab(sentences)
+    reference = gensim_skipgram(sentences)
     assert len(reference.wv) == len(corpus.words)
 
     def ours():
@@ -89,7 +76,7 @@ def one_row(num_tokens: int) -> str:
     return row(
         f"word2vec skip-gram training, one epoch of {num_tokens // 1000}k words of WordNet "
         f"glosses (V = {len(corpus.words)}), dim 100, window 5, 5 negatives; {rates}",
-        f"gensim Word2Vec, {workers} workers",
+        f"gensim Word2Vec, {reference.workers} workers",
         t_ours,
         t_peer,
         "report",

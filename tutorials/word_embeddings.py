@@ -101,6 +101,26 @@ TSNE_GROUPS = {
 }
 
 
+def gensim_skipgram(sentences: list[list[str]]):
+    """gensim's skip-gram with negative sampling at `SETTINGS`, vocabulary built and not
+    yet trained, one worker thread per core (its C routines): the reference kerasdl's
+    word2vec is compared with here and in benchmarks/word2vec.py."""
+    from gensim.models import Word2Vec
+
+    reference = Word2Vec(
+        vector_size=SETTINGS["dim"],
+        window=SETTINGS["window"],
+        negative=SETTINGS["num_negatives"],
+        sample=SETTINGS["subsample"],
+        min_count=SETTINGS["min_count"],
+        sg=1,
+        workers=os.cpu_count() or 1,
+        seed=0,
+    )
+    reference.build_vocab(sentences)
+    return reference
+
+
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     import keras
@@ -140,20 +160,7 @@ def main() -> None:
     print("e.g.", " ".join(sentences[1000 if len(sentences) > 1000 else 0]))
 
     # 1. word2vec: kerasdl and gensim on the same sentences with the same settings.
-    from gensim.models import Word2Vec
-
-    workers = os.cpu_count() or 1
-    reference = Word2Vec(
-        vector_size=SETTINGS["dim"],
-        window=SETTINGS["window"],
-        negative=SETTINGS["num_negatives"],
-        sample=SETTINGS["subsample"],
-        min_count=SETTINGS["min_count"],
-        sg=1,
-        workers=workers,
-        seed=0,
-    )
-    reference.build_vocab(sentences)
+    reference = gensim_skipgram(sentences)
     begin = time.perf_counter()
     reference.train(sentences, total_examples=len(sentences), epochs=epochs)
     gensim_seconds = time.perf_counter() - begin
@@ -204,7 +211,7 @@ def main() -> None:
 
     print(
         f"\n{epochs} epochs, dimension {SETTINGS['dim']}, window {SETTINGS['window']}, "
-        f"{SETTINGS['num_negatives']} negatives; gensim with {workers} worker threads"
+        f"{SETTINGS['num_negatives']} negatives; gensim with {reference.workers} worker threads"
     )
     print("| model | analogy accuracy (questions) | WordSim-353 Spearman | words/s |")
     print("|---|---|---|---|")
