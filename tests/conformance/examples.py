@@ -23,6 +23,7 @@ from kerasdl.losses import (
     YoloLoss,
 )
 from kerasdl.metrics import MeanAveragePrecision
+from tests.conformance.examples_triplet import mined_loss_bads
 from tests.conformance.registry import Bad, Example, random_floats
 
 # ImageNet's RGB eigen-decomposition for [0, 1] pixels (as in fb.resnet.torch), so the
@@ -439,28 +440,7 @@ EXAMPLES: list[Example] = [
         kind="loss",
         kwargs={"margin": 1.0},
         inputs=triplet_batch,
-        bad=(
-            Bad(
-                ValueError, r"`margin` must be >= 0. Received: margin=-1.0", kwargs={"margin": -1.0}
-            ),
-            Bad(
-                ValueError,
-                r"`distance_metric` must be one of .*Received: distance_metric='cosine'",
-                kwargs={"distance_metric": "cosine"},
-            ),
-            Bad(
-                ValueError,
-                r"`y_pred` \(the embeddings\) must have rank 2 with shape \[B, D\].*"
-                r"Received: y_pred.shape=\(4, 3, 1\)",
-                inputs=lambda: (np.array(TRIPLET_LABELS, "float32"), random_floats(4, 3, 1)),
-            ),
-            Bad(
-                ValueError,
-                r"`y_true` \(the labels\) must have the batch size B of `y_pred`, B=4.*"
-                r"Received: y_true.shape=\(6, 1\)",
-                inputs=lambda: (np.zeros((6, 1), "float32"), random_floats(4, 3)),
-            ),
-        ),
+        bad=mined_loss_bads(TRIPLET_LABELS),
         id="TripletSemiHardLoss",
     ),
     Example(
@@ -475,16 +455,7 @@ EXAMPLES: list[Example] = [
         kind="loss",
         kwargs={"margin": 1.0},
         inputs=triplet_batch,
-        bad=(
-            Bad(ValueError, r"`margin` must be >= 0", kwargs={"margin": -0.5}),
-            Bad(TypeError, r"`soft` must be a bool. Received: soft=1", kwargs={"soft": 1}),
-            Bad(
-                ValueError,
-                r"`y_true` \(the labels\) must have shape \[B\] or \[B, 1\].*"
-                r"Received: y_true.shape=\(4, 2\)",
-                inputs=lambda: (np.zeros((4, 2), "float32"), random_floats(4, 3)),
-            ),
-        ),
+        bad=mined_loss_bads(TRIPLET_LABELS, soft=True),
         id="TripletHardLoss",
     ),
     Example(
