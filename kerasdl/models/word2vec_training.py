@@ -29,6 +29,8 @@ import keras
 import numpy as np
 
 from kerasdl._validation import check_greater, check_one_of, check_positive_int
+from kerasdl.data.candidate_sampling import CANDIDATE_SAMPLERS, sampled_softmax_dataset
+from kerasdl.data.huffman import hierarchical_softmax_dataset, huffman_tree
 from kerasdl.data.skipgrams import (
     _check_counts,
     _flatten_corpus,
@@ -36,8 +38,10 @@ from kerasdl.data.skipgrams import (
     keep_probabilities,
     skipgram_dataset,
 )
+from kerasdl.losses.hierarchical_softmax import HierarchicalSoftmaxLoss
+from kerasdl.losses.sampled_softmax import SampledSoftmaxLoss
 from kerasdl.losses.sampling import NegativeSamplingLoss
-from kerasdl.models.word2vec import WORD2VEC_MODES, word2vec, word_vectors
+from kerasdl.models.word2vec import WORD2VEC_MODES, WORD2VEC_OBJECTIVES, word2vec, word_vectors
 
 
 def _contexts_per_sentence(lengths: np.ndarray, window: int) -> np.ndarray:
@@ -127,7 +131,7 @@ def train_word2vec(
     window: int = 5,
     num_negatives: int = 5,
     epochs: int = 5,
-    batch_size: int = 4096,
+    batch_size: int | None = None,
     learning_rate: float = 0.025,
     min_learning_rate: float = 1e-4,
     subsample: float | None = 1e-3,
@@ -135,11 +139,14 @@ def train_word2vec(
     jit_compile: bool = True,
     verbose: int | str = 0,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    objective: str = "negative_sampling",
+    sampler: str = "log_uniform",
 ) -> Word2VecTraining:
-    """Trains word2vec with negative sampling on token ids, with word2vec's defaults.
+    """Trains word2vec on token ids, with word2vec's defaults.
 
     Builds `skipgram_dataset` (or `cbow_dataset`) and `word2vec(vocab_size, dim, mode)`,
-    and fits the model with `NegativeSamplingLoss(reduction="sum")` and SGD whose
+    and fits the model with the objective's loss (default
+    `NegativeSamplingLoss(reduction="sum")`) and SGD whose
     learning rate falls linearly from `learning_rate` to `min_learning_rate` over the
     expected number of batches (`epochs * expected_examples_per_epoch / batch_size`):
 
@@ -149,6 +156,13 @@ def train_word2vec(
     subsampling 1e-3, 5 epochs; gensim's `min_alpha` 1e-4). Batches drop the last,
     smaller batch of each epoch so the compiled step keeps one shape.
 
+    `objective="hierarchical_softmax"` is gensim's `hs=1, negative=0` (word2vec's
+    `-hs 1 -negative 0`): the Huffman tree of `counts` (`huffman_tree`, gensim's tie
+    rule), the targets' paths (`hierarchical_softmax_dataset`) and
+    `HierarchicalSoftmaxLoss(reduction="sum")`, the same SGD recipe.
+    `objective="sampled_softmax"` draws `num_negatives` classes per batch from
+    `sampler` (`sampled_softmax_dataset`) for `SampledSoftmaxLoss(reduction="sum")`.
+
     Args:
         corpus: token ids (sentences of ids, e.g. `encode_corpus(...).sentences`).
         vocab_size: `V`; default `len(counts)` or the largest id + 1.
@@ -156,10 +170,17 @@ def train_word2vec(
         dim: the embedding size.
         mode: "skipgram" (default) or "cbow".
         window: the largest window.
-        num_negatives: `k` negatives per example.
+        num_negatives: `k` negatives per example, or the classes sampled per batch
+            with `objective="sampled_softmax"`; unused by "hierarchical_softmax".
         epochs: passes over the corpus.
-        batch_size: examples per SGD step; larger is faster, and up to a few thousand
-            gives the quality of one-pair-at-a-time SGD on a vocabulary of 10k+ words.
+        batch_size: examples per SGD step; default 4096 for negative sampling, 512 for
+            the softmax objectives. Larger is faster, and up to a few thousand gives
+            negative sampling the quality of one-pair-at-a-time SGD on a vocabulary of
+            10k+ words. The softmax objectives share candidates across a batch (every
+            Huffman path starts at the root; a sampled softmax's sample is the batch's),
+            so the summed step on those rows grows with the batch: on 300k words of
+            WordNet glosses hierarchical softmax diverged at 4096 and matched gensim's
+            `hs=1` at 512.
         learning_rate: the first learning rate `alpha_0`, per pair.
         min_learning_rate: the last one, `alpha_min`.
         subsample: the threshold for subsampling frequent words, or None.
@@ -167,6 +188,10 @@ def train_word2vec(
         jit_compile: compile the training step with XLA.
         verbose: `model.fit`'s verbosity.
         callbacks: more `model.fit` callbacks.
+        objective: "negative_sampling" (default), "hierarchical_softmax" or
+            "sampled_softmax" (see `kerasdl.models.word2vec`).
+        sampler: the proposal of "sampled_softmax": "log_uniform" (default; ids by
+            decreasing frequency), "unigram" (`f(w)^(3/4)`) or "uniform".
 
     Returns:
         `Word2VecTraining(model, vectors, history, seconds, words_per_second)`.
@@ -183,7 +208,11 @@ def train_word2vec(
     ((20, 8), 2)
     """
     check_one_of("mode", mode, WORD2VEC_MODES)
+    check_one_of("objective", objective, WORD2VEC_OBJECTIVES)
+    check_one_of("sampler", sampler, CANDIDATE_SAMPLERS)
     epochs = check_positive_int("epochs", epochs)
+    if batch_size is None:
+        batch_size = 4096 if objective == "negative_sampling" else 512
     batch_size = check_positive_int("batch_size", batch_size)
     learning_rate = check_greater("learning_rate", learning_rate, 0.0)
     if isinstance(min_learning_rate, bool) or not isinstance(min_learning_rate, int | float):
@@ -204,10 +233,11 @@ def train_word2vec(
     # The global seed first: it also seeds tf.data's random ops built below.
     keras.utils.set_random_seed(seed)
     make_dataset = skipgram_dataset if mode == "skipgram" else cbow_dataset
+    # The softmax objectives take only each example's true target from the dataset.
     dataset = make_dataset(
         corpus,
         window=window,
-        num_negatives=num_negatives,
+        num_negatives=num_negatives if objective == "negative_sampling" else 1,
         batch_size=batch_size,
         counts=counts,
         vocab_size=vocab_size,
@@ -219,13 +249,30 @@ def train_word2vec(
         corpus, window, mode, counts=counts, subsample=subsample, seed=seed
     )
     steps_per_epoch = max(1, math.floor(examples / batch_size))
-    model = word2vec(vocab_size, dim, mode=mode, num_negatives=num_negatives, window=window)
+    if objective == "hierarchical_softmax":
+        dataset = hierarchical_softmax_dataset(dataset, huffman_tree(counts))
+        loss = HierarchicalSoftmaxLoss(reduction="sum")
+    elif objective == "sampled_softmax":
+        dataset = sampled_softmax_dataset(
+            dataset, vocab_size, num_negatives, sampler, counts=counts, seed=seed
+        )
+        loss = SampledSoftmaxLoss(reduction="sum")
+    else:
+        loss = NegativeSamplingLoss(reduction="sum")
+    model = word2vec(
+        vocab_size,
+        dim,
+        mode=mode,
+        num_negatives=num_negatives,
+        window=window,
+        objective=objective,
+    )
     schedule = keras.optimizers.schedules.PolynomialDecay(
         learning_rate, epochs * steps_per_epoch, min_learning_rate, power=1.0
     )
     model.compile(
         keras.optimizers.SGD(schedule),
-        NegativeSamplingLoss(reduction="sum"),
+        loss,
         jit_compile=jit_compile,
     )
     start = time.perf_counter()
