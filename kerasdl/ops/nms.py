@@ -25,8 +25,12 @@ front: `top_k` fetches a first chunk (about `2 * max_output_size`), and a larger
 when some problem runs out, so the cost follows the boxes actually visited, as in the
 serial kernel. Memory is `O(tile * (tile + max_output_size))` per problem, never
 `O(N^2)`. All shapes are static when the inputs' are, so it runs under
-`tf.function(jit_compile=True)`; that is also where it is fastest on CPU, because XLA fuses
-the IoU block into one pass (plain graph mode runs one pass per elementwise op).
+`tf.function(jit_compile=True)`. Inside any `tf.function` the pass always runs
+XLA-compiled (a nested `jit_compile=True` function, compiled once per input shape; under an
+outer `jit_compile=True` it is simply part of that program): op by op, as plain graph mode
+would run it, each elementwise op of an IoU block is its own pass over memory and the pass
+was 2-3x slower than a loop of TF's serial kernel, while XLA fuses each block into one
+loop. Eager calls run it op by op (no compilation per shape).
 
 TFLite: `tf.image.non_max_suppression`, `_padded` and `_with_scores` convert to the builtin
 NON_MAX_SUPPRESSION_V4 / V5 kernels, while `tf.image.combined_non_max_suppression` has no
@@ -155,6 +159,22 @@ def _greedy_nms(
     Returns the selected box indices `[P, max_output_size]` (int32, in selection order,
     zero-padded) and how many are valid `[P]` (int32).
     """
+    args = (max_output_size, iou_threshold, score_threshold, tile_size, problems_per_box_set)
+    if tf.executing_eagerly():
+        return _vectorised_greedy_nms(boxes, scores, *args)
+    return _compiled_greedy_nms(boxes, scores, *args)
+
+
+def _vectorised_greedy_nms(
+    boxes: tf.Tensor,
+    scores: tf.Tensor,
+    max_output_size: int,
+    iou_threshold: float,
+    score_threshold: float,
+    tile_size: int,
+    problems_per_box_set: int = 1,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The tiled greedy pass behind `_greedy_nms` (same arguments and results)."""
     num_problems = tf.shape(scores)[0]
     out = max_output_size
     static_n = scores.shape[1]
@@ -625,3 +645,7 @@ array([2], dtype=int32))
     out_scores = tf.where(valid_out, out_scores, tf.zeros_like(out_scores))
     out_classes = tf.where(valid_out, out_classes, tf.zeros_like(out_classes))
     return out_boxes, out_scores, out_classes, count
+
+
+# Graph-mode calls run the tiled pass XLA-compiled (see the module docstring for why).
+_compiled_greedy_nms = tf.function(_vectorised_greedy_nms, jit_compile=True, autograph=False)

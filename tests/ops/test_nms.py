@@ -254,6 +254,42 @@ def test_xla_and_graph_with_dynamic_shapes(tile):
             np.testing.assert_array_equal(indices[p, : counts[p]].numpy(), expected)
 
 
+def compiled_calls(concrete_function):
+    """Names of the functions that a traced graph calls with XLA compilation forced."""
+    return [
+        op.name
+        for op in concrete_function.graph.get_operations()
+        if op.type in ("PartitionedCall", "StatefulPartitionedCall")
+        and op.node_def.attr["_XlaMustCompile"].b
+    ]
+
+
+# Inside a plain tf.function the tiled pass runs XLA-compiled (for speed), so the random
+# configurations run there too, not only eagerly: every third one, ties and thresholds
+# included, each a fresh compilation for its shapes.
+@pytest.mark.parametrize(
+    "n, max_out, iou_threshold, score_threshold, tile, ties", CONFIGS[1::3] + [CONFIGS[-2]]
+)
+def test_graph_mode_runs_the_pass_compiled_and_matches_tf_image(
+    n, max_out, iou_threshold, score_threshold, tile, ties
+):
+    rng = np.random.default_rng(n * 1000 + max_out + 1)
+    problems = [random_problem(rng, n, ties) for _ in range(40)]
+    boxes = np.stack([p[0] for p in problems])
+    scores = np.stack([p[1] for p in problems])
+    graph = tf.function(
+        lambda b, s: non_max_suppression(
+            b, s, max_out, iou_threshold, score_threshold, padded=True, tile_size=tile
+        )
+    )
+    if max_out > 0:
+        assert compiled_calls(graph.get_concrete_function(boxes, scores))
+    indices, counts = graph(boxes, scores)
+    for p in range(len(problems)):
+        expected = tf_image_nms(boxes[p], scores[p], max_out, iou_threshold, score_threshold)
+        np.testing.assert_array_equal(indices[p, : counts[p]].numpy(), expected, f"problem {p}")
+
+
 def test_padded_matches_the_v4_kernel_with_batch_dimensions():
     rng = np.random.default_rng(5)
     boxes = np.stack([random_problem(rng, 60)[0] for _ in range(6)]).reshape(2, 3, 60, 4)
@@ -404,6 +440,23 @@ def test_batched_matches_combined_nms(
                 g.numpy(), e.numpy().astype(g.dtype.as_numpy_dtype), err_msg=name
             )
         assert got[2].dtype == tf.int32 and got[3].dtype == tf.int32
+
+
+def test_batched_in_graph_mode_matches_combined_nms_and_the_tie_order():
+    rng = np.random.default_rng(21)
+    for ties in (False, True):
+        boxes, scores = batched_problem(rng, 3, 150, 4, ties=ties)
+        graph = tf.function(lambda b, s: batched_non_max_suppression(b, s, 12, 30, 0.5, 0.1))
+        assert compiled_calls(graph.get_concrete_function(boxes, scores))
+        got = graph(boxes, scores)
+        if ties:
+            expected = tie_order_reference(boxes, scores, 12, 30, 0.5, 0.1)
+        else:
+            expected = tf.image.combined_non_max_suppression(
+                boxes[:, :, None, :], scores, 12, 30, 0.5, 0.1, clip_boxes=False
+            )
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(g.numpy(), np.asarray(e).astype(g.dtype.as_numpy_dtype))
 
 
 def test_batched_per_class_boxes_and_clipping():
