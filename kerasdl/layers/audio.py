@@ -21,12 +21,26 @@ from kerasdl.ops.audio import (
 WINDOWS = ("hann", "hamming", "rectangular")
 LOGS = (None, "log", "db")
 DFTS = ("factorized", "matmul", "rfft")
+MAGNITUDES = ("exact", "approximate")
+
+# The approximate magnitude: c * max over two directions theta of (cos(theta) * max(|re|, |im|)
+# + sin(theta) * min(|re|, |im|)), the directions pi/16 and 3pi/16 splitting the octant
+# [0, pi/4] in half, c = 2 / (1 + cos(pi/16)) centring the error.
+_APPROX_ANGLES = (math.pi / 16, 3 * math.pi / 16)
+_APPROX_SCALE = 2.0 / (1.0 + math.cos(math.pi / 16))
+APPROXIMATE_MAGNITUDE_ERROR = math.tan(math.pi / 32) ** 2  # 0.0097
 
 # Frames are joined from ceil(frame_length / frame_step) slices; past this many a gather
 # (whose index table grows with the number of frames) makes a smaller graph.
 _MAX_FRAME_BLOCKS = 32
 
-__all__ = ["Spectrogram", "num_frames", "samples_for_frames", "mel_filterbank"]
+__all__ = [
+    "APPROXIMATE_MAGNITUDE_ERROR",
+    "Spectrogram",
+    "num_frames",
+    "samples_for_frames",
+    "mel_filterbank",
+]
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -39,6 +53,9 @@ class Spectrogram(layers.Layer):
 
         X_t[k] = sum_{i=0}^{L-1} w[i] x[tH + i] e^{-2 pi j k i / N},   k = 0 .. N/2
         S_t[k] = |X_t[k]|^p                                     (p = magnitude_power)
+        |X| ~ c max_i (cos(theta_i) A + sin(theta_i) B)   (magnitude="approximate":
+              A = max(|Re X|, |Im X|), B = min(|Re X|, |Im X|), theta_i = pi/16, 3pi/16,
+              c = 2 / (1 + cos(pi/16)); relative error at most tan(pi/32)^2 = 0.97%)
         M_t[m] = sum_k S_t[k] W[k, m]                   (with mel_bins, W = mel_filterbank)
         out    = log(M + offset)        (log="log")
         out    = (20 / p) log10(M + offset)   (log="db": decibels of the power |X|^2)
@@ -76,7 +93,11 @@ class Spectrogram(layers.Layer):
     step of the mel energies read `log(offset)`. Choose `log_offset` near that step (on
     spoken audio peaking at 0.1 to 1, 40 log-mel bins differ from float by 0.19 on
     average with `log_offset=1e-2`, 0.63 with 1e-3, 4.8 with 1e-6), or keep the front end
-    in float.
+    in float. The exact magnitude squares the DFT parts (`|X|^2` in int8 keeps 10
+    log10(255) = 24 dB below its peak; the square root after it cannot bring the range
+    back); `magnitude="approximate"` never squares (abs, max, min, two scaled sums and a
+    max, all int8 kernels), so `|X|` keeps 20 log10(255) = 48 dB: use it for full-int8
+    models with `magnitude_power=1`.
 
     Args:
         frame_length: samples per frame `L` (400 = 25 ms at 16 kHz).
@@ -98,6 +119,9 @@ class Spectrogram(layers.Layer):
             (`log(offset)`) and the gradient stays finite.
         dft: `"factorized"`, `"matmul"` or `"rfft"`, as above. Same numbers up to float
             rounding.
+        magnitude: `"exact"` (`sqrt(Re^2 + Im^2)`) or `"approximate"` (the two-direction
+            max above, within 0.97% of the exact magnitude, `APPROXIMATE_MAGNITUDE_ERROR`,
+            for full-int8 models).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -124,6 +148,9 @@ class Spectrogram(layers.Layer):
     >>> mel = Spectrogram(mel_bins=40, log="db", magnitude_power=2.0)(tone).numpy()
     >>> mel.shape
     (1, 98, 40)
+    >>> approx = Spectrogram(magnitude="approximate")(tone).numpy()  # no squares: for int8
+    >>> bool(np.all(np.abs(approx - s) <= APPROXIMATE_MAGNITUDE_ERROR * s + 1e-4))
+    True
 
     Reference:
         Slaney, "Auditory Toolbox", 1998 (mel scale); Cooley and Tukey, "An Algorithm for
@@ -146,6 +173,7 @@ class Spectrogram(layers.Layer):
         log: str | None = None,
         log_offset: float = 1e-6,
         dft: str = "factorized",
+        magnitude: str = "exact",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -177,6 +205,7 @@ class Spectrogram(layers.Layer):
         self.log = check_one_of("log", log, LOGS)
         self.log_offset = check_greater("log_offset", log_offset, 0.0)
         self.dft = check_one_of("dft", dft, DFTS)
+        self.magnitude = check_one_of("magnitude", magnitude, MAGNITUDES)
         self._constants = _dft_constants(dft, frame_length, fft_length, window)
         if mel_bins is not None:
             self._constants["mel"] = mel_filterbank(
@@ -216,15 +245,20 @@ class Spectrogram(layers.Layer):
         # tone in a 1024-sample frame) and its small bins underflow before the log.
         x = ops.cast(inputs, "float32")
         real, imag = self._dft(x)
-        power = real * real + imag * imag
-        if self.dft == "factorized":
-            power = self._unfold_factorized(power)
-        if self.magnitude_power == 2.0:
-            spectrogram = power
-        elif self.magnitude_power == 1.0:
-            spectrogram = ops.sqrt(power)
+        if self.magnitude == "approximate":
+            spectrogram = self._unfold(_approximate_magnitude(real, imag))
+            if self.magnitude_power == 2.0:
+                spectrogram = spectrogram * spectrogram
+            elif self.magnitude_power != 1.0:
+                spectrogram = ops.power(spectrogram, self.magnitude_power)
         else:
-            spectrogram = ops.power(power, self.magnitude_power / 2.0)
+            power = self._unfold(real * real + imag * imag)
+            if self.magnitude_power == 2.0:
+                spectrogram = power
+            elif self.magnitude_power == 1.0:
+                spectrogram = ops.sqrt(power)
+            else:
+                spectrogram = ops.power(power, self.magnitude_power / 2.0)
         if self.mel_bins is not None:
             spectrogram = ops.matmul(spectrogram, self._constant("mel"))
         if self.log is not None:
@@ -269,6 +303,9 @@ class Spectrogram(layers.Layer):
         half = self._constants["stage2"].shape[1] // 2
         return x[..., :half], x[..., half:]
 
+    def _unfold(self, values):
+        return self._unfold_factorized(values) if self.dft == "factorized" else values
+
     def _unfold_factorized(self, blocks):
         """`(batch, frames, P, K2)` blocks `[k1, k2]` to bins `k = k1 + P k2` up to N/2."""
         shape = ops.shape(blocks)
@@ -297,6 +334,7 @@ class Spectrogram(layers.Layer):
             "log": self.log,
             "log_offset": self.log_offset,
             "dft": self.dft,
+            "magnitude": self.magnitude,
         }
 
 
@@ -309,6 +347,20 @@ def periodic_window(name: str, length: int) -> np.ndarray:
     if name == "hamming":
         return 0.54 - 0.46 * np.cos(phase)
     return np.ones(length)
+
+
+def _approximate_magnitude(real, imag):
+    """`|re + j im|` within 0.97% without squaring (see `Spectrogram`): the largest of two
+    projections of `(max, min)` of `|re|, |im|`, a lower bound of the magnitude scaled by
+    `c` to centre the error."""
+    a, b = ops.abs(real), ops.abs(imag)
+    big, small = ops.maximum(a, b), ops.minimum(a, b)
+    c = _APPROX_SCALE
+    first, second = ((c * math.cos(t), c * math.sin(t)) for t in _APPROX_ANGLES)
+    return ops.maximum(
+        big * first[0] + small * first[1],
+        big * second[0] + small * second[1],
+    )
 
 
 def _dft_constants(dft: str, frame_length: int, fft_length: int, window: str) -> dict:

@@ -82,4 +82,28 @@ EXAMPLES: list[Example] = [
         tflite_atol=1e-3,
         id="Spectrogram-db-rfft",
     ),
+    Example(
+        cls=Spectrogram,
+        kind="layer",
+        kwargs={
+            "frame_length": 200,
+            "frame_step": 80,
+            "fft_length": 256,
+            "mel_bins": 16,
+            "log": "log",
+            "log_offset": 5e-2,
+            "magnitude": "approximate",
+        },
+        inputs=waveforms,
+        bad=(
+            Bad(
+                ValueError,
+                r"`magnitude` must be one of \('exact', 'approximate'\)",
+                kwargs={"magnitude": "abs"},
+            ),
+        ),
+        device_ready=True,
+        tflite_atol=1e-4,
+        id="Spectrogram-approximate-magnitude",
+    ),
 ]

@@ -244,6 +244,65 @@ def test_streaming_shares_weights_and_survives_a_keras_round_trip(tmp_path):
     )
 
 
+def test_folded_batch_norm_equals_conv_then_batch_norm():
+    """The convolution with its batch norm folded in (the default) against the two Keras
+    layers, one call on random inputs, with moving statistics far from (0, 1): per-channel
+    offsets of tens, as after training, and variances from 0.01 to 4."""
+    keras.utils.set_random_seed(8)
+    model = trigger_word(filters=12, units=(8, 6))
+    randomize_batch_norm(model, seed=8)
+    bn = model.get_layer("conv_bn")
+    rng = np.random.default_rng(8)
+    bn.moving_mean.assign(rng.uniform(-60, 60, 12))
+    bn.moving_variance.assign(rng.uniform(0.01, 4.0, 12))
+    conv = model.get_layer("conv")
+    conv.bias.assign(rng.normal(0, 5, 12))
+    folded = trigger_word_streaming(model, chunk_samples=1280)
+    unfolded = trigger_word_streaming(model, chunk_samples=1280, fold_batch_norm=False)
+    assert "conv_folded" in [layer.name for layer in folded.layers]
+    assert "conv_folded" not in [layer.name for layer in unfolded.layers]
+    for seed in range(3):
+        inputs = {
+            "audio": noise((4, 1280), seed=20 + seed, scale=0.5),
+            "tail": noise((4, 2000), seed=30 + seed, scale=0.5),
+            "state_0": rng.uniform(-1, 1, (4, 8)).astype("float32"),
+            "state_1": rng.uniform(-1, 1, (4, 6)).astype("float32"),
+        }
+        got, expected = folded(inputs), unfolded(inputs)
+        for name in expected:
+            np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, atol=1e-5)
+    # The folded layer's output itself against Keras' conv -> batch norm (inference).
+    features = noise((2, 30, 40), seed=9, scale=3.0)
+    layer = folded.get_layer("conv_folded")
+    reference = bn(conv(features), training=False)
+    np.testing.assert_allclose(layer(features), reference, rtol=1e-5, atol=1e-5)
+    # The kernel and bias follow later changes of the shared weights.
+    bn.moving_mean.assign(bn.moving_mean * 0.5)
+    np.testing.assert_allclose(
+        layer(features), bn(conv(features), training=False), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_streaming_approximate_magnitude_equals_a_model_trained_with_it():
+    keras.utils.set_random_seed(9)
+    model = trigger_word(**SMALL)
+    randomize_batch_norm(model, seed=9)
+    approximate = trigger_word(**SMALL, magnitude="approximate")
+    approximate.set_weights(model.get_weights())
+    assert approximate.get_layer("spectrogram").magnitude == "approximate"
+    audio = noise(8000, seed=10)
+    streaming = trigger_word_streaming(model, magnitude="approximate")
+    assert streaming.get_layer("spectrogram").magnitude == "approximate"
+    kept = trigger_word_streaming(approximate).get_layer("spectrogram")
+    assert kept.magnitude == "approximate"
+    streamed = TriggerWordStreamer(streaming).run(audio)
+    expected = predict(approximate, audio[None])[0, : len(streamed)]
+    np.testing.assert_allclose(streamed, expected, atol=1e-5)
+    # The exact model differs (by far less than the features' scale).
+    exact = predict(model, audio[None])[0, : len(streamed)]
+    assert 0 < np.abs(exact - expected).max() < 0.05
+
+
 def test_calibration_inputs_are_the_streamed_states():
     keras.utils.set_random_seed(5)
     model = trigger_word(**SMALL)
@@ -413,6 +472,12 @@ def test_errors_name_the_argument():
         trigger_word_streaming("model.keras")
     with pytest.raises(ValueError, match=r"`dft` must be one of"):
         trigger_word_streaming(model, dft="fft")
+    with pytest.raises(ValueError, match=r"`magnitude` must be one of"):
+        trigger_word_streaming(model, magnitude="abs")
+    with pytest.raises(ValueError, match=r"`magnitude` must be one of"):
+        trigger_word(magnitude="abs")
+    with pytest.raises(TypeError, match=r"`fold_batch_norm` must be a bool"):
+        trigger_word_streaming(model, fold_batch_norm="yes")
 
     streamer = TriggerWordStreamer(trigger_word_streaming(model))
     with pytest.raises(ValueError, match=r"`audio` must hold at least one output step, 2640"):
