@@ -1,6 +1,13 @@
 """Data sets and tf.data pipelines that need no network."""
 
 from kerasdl.data.audio import chime, overlay, read_wav, resample, trim_silence, write_wav
+from kerasdl.data.candidate_sampling import (
+    candidate_distribution,
+    expected_counts,
+    sample_candidates,
+    sampled_softmax_dataset,
+    sampled_softmax_targets,
+)
 from kerasdl.data.corpora import EncodedCorpus, encode_corpus, english_corpus, tokenize_english
 from kerasdl.data.dates import date_pairs, date_vocabularies, format_date
 from kerasdl.data.detection import decode_yolo_targets, encode_yolo_targets, localization_target
@@ -11,6 +18,7 @@ from kerasdl.data.glove import (
     glove_dataset,
     vocabulary_mask,
 )
+from kerasdl.data.huffman import HuffmanTree, hierarchical_softmax_dataset, huffman_tree
 from kerasdl.data.shapes import shapes_dataset, shapes_tf_dataset
 from kerasdl.data.skipgrams import (
     alias_table,
@@ -58,12 +66,14 @@ from kerasdl.data.word_vectors import embedding_layer, load_word_vectors
 __all__ = [
     "ClipBank",
     "EncodedCorpus",
+    "HuffmanTree",
     "TriggerWordExamples",
     "Vocabulary",
     "Voice",
     "alias_table",
     "alsa_recordings",
     "available_engines",
+    "candidate_distribution",
     "cbow_dataset",
     "chime",
     "cooccurrence_matrix",
@@ -79,10 +89,13 @@ __all__ = [
     "espeak_variants",
     "evaluate_word_analogies",
     "evaluate_word_pairs",
+    "expected_counts",
     "format_date",
     "gensim_test_data",
     "glove_dataset",
     "held_out_voices",
+    "hierarchical_softmax_dataset",
+    "huffman_tree",
     "insert_clips",
     "keep_probabilities",
     "list_voices",
@@ -96,7 +109,10 @@ __all__ = [
     "read_wav",
     "read_word_pairs",
     "resample",
+    "sample_candidates",
     "sample_negatives",
+    "sampled_softmax_dataset",
+    "sampled_softmax_targets",
     "sampling_distribution",
     "seq2seq_arrays",
     "shapes_dataset",

@@ -1,8 +1,10 @@
 """Keras losses: every one registered, serializable and usable in `model.fit`."""
 
 from kerasdl.losses.glove import GloVeLoss
+from kerasdl.losses.hierarchical_softmax import HierarchicalSoftmaxLoss
 from kerasdl.losses.localization import LocalizationLoss
 from kerasdl.losses.multitask import MaskedMultiLabelLoss
+from kerasdl.losses.sampled_softmax import SampledSoftmaxLoss
 from kerasdl.losses.sampling import NegativeSamplingLoss
 from kerasdl.losses.style import (
     ContentCost,
@@ -24,9 +26,11 @@ from kerasdl.losses.yolo import YoloLoss
 __all__ = [
     "ContentCost",
     "GloVeLoss",
+    "HierarchicalSoftmaxLoss",
     "LocalizationLoss",
     "MaskedMultiLabelLoss",
     "NegativeSamplingLoss",
+    "SampledSoftmaxLoss",
     "StyleCost",
     "TripletBatchAllLoss",
     "TripletHardLoss",
