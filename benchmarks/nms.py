@@ -6,11 +6,12 @@ and classes calling `tf.image.non_max_suppression`, traced into one `tf.function
 top-k merge over classes. The loop gives the very same detections (checked before
 timing). The fused C++ kernel `tf.image.combined_non_max_suppression` is timed too, for
 reference. The single rows compare one NMS problem with `tf.image.non_max_suppression`.
-kerasdl runs in a plain `tf.function` and under XLA (`jit_compile=True`, Keras' default for
-TF models). In a plain `tf.function` kerasdl's NMS compiles its own tiled pass with XLA
-(op by op, each elementwise op of an IoU block was a pass over memory, 2-3x slower than the
-loop), so both rows run the same compiled pass; the loop and the TF kernels run as plain
-graph ops.
+kerasdl runs three ways: in a plain `tf.function` (op by op: each elementwise op of an IoU
+block is its own pass over memory), in a plain `tf.function` with `jit_compile=True` on the
+NMS call (its tiled pass compiled alone by XLA; not the default, because TF Serving on CPU
+does not run XLA-compiled functions unless started with `--xla_cpu_compilation_enabled`),
+and under XLA (`tf.function(jit_compile=True)`, what Keras' `jit_compile="auto"` does for
+TF models). The loop and the TF kernels run as plain graph ops.
 
 Boxes look like a detector's raw output: objects with about 20 jittered boxes each.
 """
@@ -77,11 +78,19 @@ def timed(ours, peer, *args) -> tuple[float, float]:
 def batched_rows(boxes, scores, per_class: int, total: int) -> list[str]:
     batch, num_boxes, num_classes = scores.shape
 
-    def batched(b, s):
-        return batched_non_max_suppression(b, s, per_class, total, IOU_THRESHOLD)
+    def batched(b, s, jit_compile=False):
+        return batched_non_max_suppression(
+            b, s, per_class, total, IOU_THRESHOLD, jit_compile=jit_compile
+        )
 
     ours_graph = tf.function(batched)
+    ours_pass = tf.function(lambda b, s: batched(b, s, jit_compile=True))
     ours_xla = tf.function(batched, jit_compile=True)
+    variants = (
+        ("graph", ours_graph),
+        ("graph, NMS jit_compile=True", ours_pass),
+        ("XLA", ours_xla),
+    )
     loop = loop_of_tf_image_nms(per_class, total)
     combined = tf.function(
         lambda b, s: tf.image.combined_non_max_suppression(
@@ -89,14 +98,14 @@ def batched_rows(boxes, scores, per_class: int, total: int) -> list[str]:
         )
     )
     expected = loop(boxes, scores)
-    for ours in (ours_graph, ours_xla):
+    for _, ours in variants:
         for got, want in zip(ours(boxes, scores), expected, strict=True):
             np.testing.assert_array_equal(got.numpy(), want.numpy())
 
     label = f"batched per-class NMS, {batch} x {num_boxes} boxes x {num_classes} classes"
     loop_name = "loop of tf.image.non_max_suppression (graph)"
     rows = []
-    for name, ours in (("graph", ours_graph), ("XLA", ours_xla)):
+    for name, ours in variants:
         rows.append(row(f"{label}, {name}", loop_name, *timed(ours, loop, boxes, scores), "< 1"))
     combined_name = "tf.image.combined_non_max_suppression (graph)"
     for name, ours in (("graph", ours_graph), ("XLA", ours_xla)):
@@ -107,8 +116,10 @@ def batched_rows(boxes, scores, per_class: int, total: int) -> list[str]:
 
 
 def single_rows(boxes, scores, max_output_size: int) -> list[str]:
-    def single(b, s):
-        return non_max_suppression(b, s, max_output_size, IOU_THRESHOLD, padded=True)
+    def single(b, s, jit_compile=False):
+        return non_max_suppression(
+            b, s, max_output_size, IOU_THRESHOLD, padded=True, jit_compile=jit_compile
+        )
 
     peer = tf.function(
         lambda b, s: tf.image.non_max_suppression(b, s, max_output_size, IOU_THRESHOLD)
@@ -117,6 +128,7 @@ def single_rows(boxes, scores, max_output_size: int) -> list[str]:
     rows = []
     for name, ours in (
         ("graph", tf.function(single)),
+        ("graph, NMS jit_compile=True", tf.function(lambda b, s: single(b, s, True))),
         ("XLA", tf.function(single, jit_compile=True)),
     ):
         indices, count = ours(boxes, scores)

@@ -10,6 +10,8 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 
 def check_positive_int(name: str, value: Any) -> int:
     """Returns `value` when it is an int > 0, else raises naming `name`."""
@@ -93,3 +95,10 @@ def check_count(name: str, value: Any, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value}")
     return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Returns `value` when it is a bool (numpy bools accepted), else raises naming `name`."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")

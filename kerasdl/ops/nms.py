@@ -25,12 +25,13 @@ front: `top_k` fetches a first chunk (about `2 * max_output_size`), and a larger
 when some problem runs out, so the cost follows the boxes actually visited, as in the
 serial kernel. Memory is `O(tile * (tile + max_output_size))` per problem, never
 `O(N^2)`. All shapes are static when the inputs' are, so it runs under
-`tf.function(jit_compile=True)`. Inside any `tf.function` the pass always runs
-XLA-compiled (a nested `jit_compile=True` function, compiled once per input shape; under an
-outer `jit_compile=True` it is simply part of that program): op by op, as plain graph mode
-would run it, each elementwise op of an IoU block is its own pass over memory and the pass
-was 2-3x slower than a loop of TF's serial kernel, while XLA fuses each block into one
-loop. Eager calls run it op by op (no compilation per shape).
+`tf.function(jit_compile=True)`, which is also where it is fastest on CPU: op by op, as
+plain graph mode runs it, each elementwise op of an IoU block is its own pass over memory
+(2-3x slower than a loop of TF's serial kernel), while XLA fuses each block into one loop.
+Inside a plain `tf.function`, `jit_compile=True` compiles just the pass (a nested
+`jit_compile=True` function, compiled once per input shape). It is off by default because
+a SavedModel holding an XLA-compiled function does not run in TF Serving on CPU unless
+the server is started with `--xla_cpu_compilation_enabled`.
 
 TFLite: `tf.image.non_max_suppression`, `_padded` and `_with_scores` convert to the builtin
 NON_MAX_SUPPRESSION_V4 / V5 kernels, while `tf.image.combined_non_max_suppression` has no
@@ -51,7 +52,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from kerasdl._validation import check_count, check_in_range
+from kerasdl._validation import check_bool, check_count, check_in_range
 
 _FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
 
@@ -150,6 +151,7 @@ def _greedy_nms(
     score_threshold: float,
     tile_size: int,
     problems_per_box_set: int = 1,
+    jit_compile: bool = False,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Greedy NMS of P independent problems: scores `[P, N]` over boxes `[G, N, 4]`.
 
@@ -157,12 +159,13 @@ def _greedy_nms(
     the classes of an image share its boxes without copying them C times.
 
     Returns the selected box indices `[P, max_output_size]` (int32, in selection order,
-    zero-padded) and how many are valid `[P]` (int32).
+    zero-padded) and how many are valid `[P]` (int32). `jit_compile`: inside a
+    `tf.function`, run the pass as its own XLA-compiled function.
     """
     args = (max_output_size, iou_threshold, score_threshold, tile_size, problems_per_box_set)
-    if tf.executing_eagerly():
-        return _vectorised_greedy_nms(boxes, scores, *args)
-    return _compiled_greedy_nms(boxes, scores, *args)
+    if jit_compile and not tf.executing_eagerly():
+        return _compiled_greedy_nms(boxes, scores, *args)
+    return _vectorised_greedy_nms(boxes, scores, *args)
 
 
 def _vectorised_greedy_nms(
@@ -310,6 +313,7 @@ def non_max_suppression(
     score_threshold: float = float("-inf"),
     padded: bool = False,
     tile_size: int = 32,
+    jit_compile: bool = False,
 ) -> tf.Tensor | tuple[tf.Tensor, tf.Tensor]:
     """Greedy non-max suppression, the same indices as `tf.image.non_max_suppression`.
 
@@ -334,6 +338,10 @@ def non_max_suppression(
             this form runs under `tf.function(jit_compile=True)`.
         tile_size: boxes per tile of the vectorised pass (a speed/memory knob; results do
             not depend on it).
+        jit_compile: inside a plain `tf.function`, run the pass XLA-compiled on its own
+            (faster on CPU; a SavedModel holding it needs TF Serving's
+            `--xla_cpu_compilation_enabled`). Under an outer `jit_compile=True` and
+            eagerly it changes nothing.
 
     Returns:
         int32 indices into `boxes` in selection order, and with `padded=True` the int32
@@ -380,6 +388,7 @@ def non_max_suppression(
         iou_threshold,
         score_threshold,
         tile_size,
+        jit_compile=check_bool("jit_compile", jit_compile),
     )
     if not padded:
         return indices[0, : count[0]]
@@ -420,6 +429,7 @@ def batched_non_max_suppression(
     score_threshold: float = float("-inf"),
     clip_boxes: bool = False,
     tile_size: int = 32,
+    jit_compile: bool = False,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     """Per-class NMS for a batch, like `tf.image.combined_non_max_suppression`.
 
@@ -448,6 +458,7 @@ def batched_non_max_suppression(
         clip_boxes: clip the returned boxes to [0, 1] (for normalised coordinates; TF's
             default is `True`).
         tile_size: boxes per tile of the vectorised pass (speed only).
+        jit_compile: as in `non_max_suppression`.
 
     Returns:
         `(boxes [B, max_total_size, 4], scores [B, max_total_size],
@@ -497,6 +508,7 @@ array([3], dtype=int32))
         score_threshold,
         tile_size,
         problems_per_box_set=1 if per_class_boxes else num_classes,
+        jit_compile=check_bool("jit_compile", jit_compile),
     )
     index = tf.reshape(index, [batch, num_classes, per_class])
     count = tf.reshape(count, [batch, num_classes])
@@ -647,5 +659,6 @@ array([2], dtype=int32))
     return out_boxes, out_scores, out_classes, count
 
 
-# Graph-mode calls run the tiled pass XLA-compiled (see the module docstring for why).
+# `jit_compile=True` in graph mode: the tiled pass XLA-compiled on its own (see the module
+# docstring for why it is faster and why it is not the default).
 _compiled_greedy_nms = tf.function(_vectorised_greedy_nms, jit_compile=True, autograph=False)

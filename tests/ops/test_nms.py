@@ -264,9 +264,9 @@ def compiled_calls(concrete_function):
     ]
 
 
-# Inside a plain tf.function the tiled pass runs XLA-compiled (for speed), so the random
-# configurations run there too, not only eagerly: every third one, ties and thresholds
-# included, each a fresh compilation for its shapes.
+# With jit_compile=True a plain tf.function runs the tiled pass XLA-compiled (for speed), so
+# the random configurations run there too, not only eagerly: every third one, ties and
+# thresholds included, each a fresh compilation for its shapes.
 @pytest.mark.parametrize(
     "n, max_out, iou_threshold, score_threshold, tile, ties", CONFIGS[1::3] + [CONFIGS[-2]]
 )
@@ -279,7 +279,14 @@ def test_graph_mode_runs_the_pass_compiled_and_matches_tf_image(
     scores = np.stack([p[1] for p in problems])
     graph = tf.function(
         lambda b, s: non_max_suppression(
-            b, s, max_out, iou_threshold, score_threshold, padded=True, tile_size=tile
+            b,
+            s,
+            max_out,
+            iou_threshold,
+            score_threshold,
+            padded=True,
+            tile_size=tile,
+            jit_compile=True,
         )
     )
     if max_out > 0:
@@ -288,6 +295,21 @@ def test_graph_mode_runs_the_pass_compiled_and_matches_tf_image(
     for p in range(len(problems)):
         expected = tf_image_nms(boxes[p], scores[p], max_out, iou_threshold, score_threshold)
         np.testing.assert_array_equal(indices[p, : counts[p]].numpy(), expected, f"problem {p}")
+
+
+def test_graph_mode_compiles_nothing_by_default():
+    # A SavedModel holding an XLA-compiled function does not run in TF Serving on CPU by
+    # default, so the pass is compiled only on request.
+    boxes, scores = random_problem(np.random.default_rng(3), 50)
+    single = tf.function(lambda b, s: non_max_suppression(b, s, 5, padded=True))
+    batched = tf.function(lambda b, s: batched_non_max_suppression(b, s, 5, 10))
+    assert not compiled_calls(single.get_concrete_function(boxes, scores))
+    b, s = boxes[None], np.stack([scores, scores[::-1]], axis=-1)[None]
+    assert not compiled_calls(batched.get_concrete_function(b, s))
+    with pytest.raises(TypeError, match="`jit_compile` must be a bool. Received: jit_compile=1"):
+        non_max_suppression(boxes, scores, 5, jit_compile=1)
+    with pytest.raises(TypeError, match="`jit_compile` must be a bool"):
+        batched_non_max_suppression(b, s, 5, 10, jit_compile="yes")
 
 
 def test_padded_matches_the_v4_kernel_with_batch_dimensions():
@@ -446,7 +468,9 @@ def test_batched_in_graph_mode_matches_combined_nms_and_the_tie_order():
     rng = np.random.default_rng(21)
     for ties in (False, True):
         boxes, scores = batched_problem(rng, 3, 150, 4, ties=ties)
-        graph = tf.function(lambda b, s: batched_non_max_suppression(b, s, 12, 30, 0.5, 0.1))
+        graph = tf.function(
+            lambda b, s: batched_non_max_suppression(b, s, 12, 30, 0.5, 0.1, jit_compile=True)
+        )
         assert compiled_calls(graph.get_concrete_function(boxes, scores))
         got = graph(boxes, scores)
         if ties:
