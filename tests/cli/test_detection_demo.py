@@ -1,5 +1,6 @@
 """The detection demo's pipeline end to end (briefly trained), and `kerasdl detect`."""
 
+import json
 import os
 import subprocess
 import sys
@@ -45,6 +46,13 @@ def test_demo_writes_every_artefact(demo):
     )
     with open(result["picture"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    # The figures file holds the run's own numbers.
+    with open(result["results_path"]) as f:
+        figures = json.load(f)
+    assert figures["map50"] == round(result["map50"], 4)
+    assert figures["tflite_int8_map50"] == round(result["tflite_map50"], 4)
+    assert figures["train_seconds"] == round(result["train_seconds"], 1)
+    assert figures["targets"] == {"map50": 0.85, "train_seconds": 300, "map50_points_lost": 2.0}
 
 
 @pytest.mark.slow
