@@ -44,7 +44,7 @@ def _png_bytes(image: np.ndarray) -> bytes:
 
 def run_detection_demo(
     out_dir: str = "saved_models",
-    epochs: int = 20,
+    epochs: int = 18,
     num_train: int = 2000,
     num_test: int = 300,
     seed: int = 0,

@@ -39,7 +39,9 @@ flags.DEFINE_enum(
     ["detection", "digits"],
     "Which demo: the shapes detector (main demo) or the residual CNN on digits.",
 )
-flags.DEFINE_integer("epochs", None, "Training epochs (default: 20 for either demo).")
+flags.DEFINE_integer(
+    "epochs", None, "Training epochs (default: 18 for the detection demo, 20 for digits)."
+)
 flags.DEFINE_integer("num_train", 2000, "Training images of the detection demo.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
 flags.DEFINE_string("hyp", None, "bleu: the hypotheses, one segment per line (UTF-8).")
@@ -120,7 +122,7 @@ def main(argv: list[str]) -> int:
 
         result = run_detection_demo(
             FLAGS.out or "saved_models",
-            epochs=FLAGS.epochs or 20,
+            epochs=FLAGS.epochs or 18,
             num_train=FLAGS.num_train,
             seed=FLAGS.seed,
         )
