@@ -102,3 +102,22 @@ def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
     raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")
+
+
+def check_matching_2d(
+    y_true: Any, y_pred: Any, layout: str, y_pred_holds: str, y_true_holds: str
+) -> None:
+    """Checks that `y_pred` is 2-D with shape `layout` and `y_true` has its shape (None
+    dimensions match anything); the messages say what each holds."""
+    shape, label_shape = tuple(y_pred.shape), tuple(y_true.shape)
+    if len(shape) != 2:
+        raise ValueError(
+            f"`y_pred` must have shape {layout} ({y_pred_holds}). Received: y_pred.shape={shape}"
+        )
+    if len(label_shape) != 2 or any(
+        a is not None and b is not None and a != b for a, b in zip(label_shape, shape, strict=True)
+    ):
+        raise ValueError(
+            f"`y_true` must have the shape of `y_pred`, {layout}={shape}: {y_true_holds}. "
+            f"Received: y_true.shape={label_shape}"
+        )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kerasdl._validation import check_matching_2d
+
 
 @keras.saving.register_keras_serializable(package="kerasdl")
 class HierarchicalSoftmaxLoss(keras.losses.Loss):
@@ -63,20 +65,13 @@ class HierarchicalSoftmaxLoss(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def call(self, y_true, y_pred):
-        shape, label_shape = tuple(y_pred.shape), tuple(y_true.shape)
-        if len(shape) != 2:
-            raise ValueError(
-                "`y_pred` must have shape [B, L] (the logits of the L inner nodes on the "
-                f"target's path). Received: y_pred.shape={shape}"
-            )
-        if len(label_shape) != 2 or any(
-            a is not None and b is not None and a != b
-            for a, b in zip(label_shape, shape, strict=True)
-        ):
-            raise ValueError(
-                f"`y_true` must have the shape of `y_pred`, [B, L]={shape}: the target's "
-                f"Huffman code (0/1, -1 padding). Received: y_true.shape={label_shape}"
-            )
+        check_matching_2d(
+            y_true,
+            y_pred,
+            "[B, L]",
+            "the logits of the L inner nodes on the target's path",
+            "the target's Huffman code (0/1, -1 padding)",
+        )
         codes = ops.cast(y_true, y_pred.dtype)
         # softplus((2d - 1) z) = -log sigmoid((1 - 2d) z), accurate for confident logits;
         # `where` rather than a 0/1 mask keeps whatever the padding's logits hold out.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kerasdl._validation import check_matching_2d
+
 
 @keras.saving.register_keras_serializable(package="kerasdl")
 class SampledSoftmaxLoss(keras.losses.Loss):
@@ -70,20 +72,13 @@ class SampledSoftmaxLoss(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def call(self, y_true, y_pred):
-        shape, label_shape = tuple(y_pred.shape), tuple(y_true.shape)
-        if len(shape) != 2:
-            raise ValueError(
-                "`y_pred` must have shape [B, 1 + s] (the target's and the s sampled "
-                f"classes' logits). Received: y_pred.shape={shape}"
-            )
-        if len(label_shape) != 2 or any(
-            a is not None and b is not None and a != b
-            for a, b in zip(label_shape, shape, strict=True)
-        ):
-            raise ValueError(
-                f"`y_true` must have the shape of `y_pred`, [B, 1 + s]={shape}: each "
-                f"candidate's log Q, +inf to remove it. Received: y_true.shape={label_shape}"
-            )
+        check_matching_2d(
+            y_true,
+            y_pred,
+            "[B, 1 + s]",
+            "the target's and the s sampled classes' logits",
+            "each candidate's log Q, +inf to remove it",
+        )
         log_q = ops.cast(y_true, y_pred.dtype)
         removed = ops.isposinf(log_q)
         # -inf takes the candidate out of the sum (e^-inf = 0, and its gradient 0); the
