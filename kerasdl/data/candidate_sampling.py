@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from kerasdl._validation import check_one_of, check_positive_int
+from kerasdl._validation import check_bool, check_one_of, check_positive_int
 from kerasdl.data.skipgrams import alias_table, sample_negatives, sampling_distribution
 
 CANDIDATE_SAMPLERS = ("log_uniform", "unigram", "uniform")
@@ -196,11 +196,7 @@ def sampled_softmax_targets(
     >>> log_q.numpy().round(3).tolist()
     [[-0.693, 0.0, 0.0], [-0.693, inf, 0.0]]
     """
-    if not isinstance(remove_accidental_hits, bool):
-        raise TypeError(
-            "`remove_accidental_hits` must be a bool. Received: "
-            f"remove_accidental_hits={remove_accidental_hits!r}"
-        )
+    check_bool("remove_accidental_hits", remove_accidental_hits)
     targets = tf.cast(tf.reshape(targets, [-1]), tf.int32)
     sampled = tf.cast(sampled, tf.int32)
     rows = tf.shape(targets)[0]
@@ -267,8 +263,7 @@ def sampled_softmax_dataset(
     """
     num_sampled = check_positive_int("num_sampled", num_sampled)
     distribution = candidate_distribution(sampler, vocab_size, counts, power)
-    if not isinstance(unique, bool):
-        raise TypeError(f"`unique` must be a bool. Received: unique={unique!r}")
+    check_bool("unique", unique)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise TypeError(f"`seed` must be an int. Received: seed={seed!r}")
     possible = int(np.count_nonzero(distribution))

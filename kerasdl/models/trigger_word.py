@@ -23,7 +23,13 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from kerasdl._validation import check_greater, check_in_range, check_one_of, check_positive_int
+from kerasdl._validation import (
+    check_bool,
+    check_greater,
+    check_in_range,
+    check_one_of,
+    check_positive_int,
+)
 from kerasdl.export.tflite import TFLiteModel
 from kerasdl.layers.audio import DFTS, MAGNITUDES, Spectrogram
 
@@ -417,10 +423,7 @@ def trigger_word_streaming(
         check_one_of("dft", dft, DFTS)
     if magnitude is not None:
         check_one_of("magnitude", magnitude, MAGNITUDES)
-    if not isinstance(fold_batch_norm, bool):
-        raise TypeError(
-            f"`fold_batch_norm` must be a bool. Received: fold_batch_norm={fold_batch_norm!r}"
-        )
+    check_bool("fold_batch_norm", fold_batch_norm)
     geometry = trigger_word_geometry(model)
     step = geometry.step_samples
     if chunk_samples is None:
