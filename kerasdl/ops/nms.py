@@ -144,28 +144,12 @@ def _chunk_sizes(num_boxes: int, max_output_size: int, tile: int) -> list[int]:
 
 
 def _greedy_nms(
-    boxes: tf.Tensor,
-    scores: tf.Tensor,
-    max_output_size: int,
-    iou_threshold: float,
-    score_threshold: float,
-    tile_size: int,
-    problems_per_box_set: int = 1,
-    jit_compile: bool = False,
+    *args: Any, jit_compile: bool = False, **kwargs: Any
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Greedy NMS of P independent problems: scores `[P, N]` over boxes `[G, N, 4]`.
-
-    Problem p uses box set `p // problems_per_box_set` (G * problems_per_box_set = P), so
-    the classes of an image share its boxes without copying them C times.
-
-    Returns the selected box indices `[P, max_output_size]` (int32, in selection order,
-    zero-padded) and how many are valid `[P]` (int32). `jit_compile`: inside a
-    `tf.function`, run the pass as its own XLA-compiled function.
-    """
-    args = (max_output_size, iou_threshold, score_threshold, tile_size, problems_per_box_set)
-    if jit_compile and not tf.executing_eagerly():
-        return _compiled_greedy_nms(boxes, scores, *args)
-    return _vectorised_greedy_nms(boxes, scores, *args)
+    """`_vectorised_greedy_nms(*args, **kwargs)`, inside a `tf.function` with
+    `jit_compile=True` as its own XLA-compiled function."""
+    compiled = jit_compile and not tf.executing_eagerly()
+    return (_compiled_greedy_nms if compiled else _vectorised_greedy_nms)(*args, **kwargs)
 
 
 def _vectorised_greedy_nms(
@@ -177,7 +161,14 @@ def _vectorised_greedy_nms(
     tile_size: int,
     problems_per_box_set: int = 1,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """The tiled greedy pass behind `_greedy_nms` (same arguments and results)."""
+    """Greedy NMS of P independent problems: scores `[P, N]` over boxes `[G, N, 4]`.
+
+    Problem p uses box set `p // problems_per_box_set` (G * problems_per_box_set = P), so
+    the classes of an image share its boxes without copying them C times.
+
+    Returns the selected box indices `[P, max_output_size]` (int32, in selection order,
+    zero-padded) and how many are valid `[P]` (int32).
+    """
     num_problems = tf.shape(scores)[0]
     out = max_output_size
     static_n = scores.shape[1]
