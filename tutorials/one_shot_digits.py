@@ -23,9 +23,10 @@ installs (DejaVu and STIX: Latin, Greek and Cyrillic letters and ASCII symbols, 
 digits), each glyph turned and mirrored the same way and seen in up to 16 fonts and 3
 stroke widths, drawn as the digits were (a 32x32 bitmap counted in 4x4 blocks). Glyphs
 whose mean image is close to a printed digit's are left out, so the digits 6-9 stay
-unseen. Batches hold 32 identities with 4 examples each (FaceNet's sampling; random
-batches from ~940 identities hold almost no positive pairs), the digits' images come 4
-times an epoch and the glyphs' once, all through random shifts and small rotations.
+unseen. Batches hold 32 distinct identities with 4 examples each (FaceNet's sampling,
+`kerasdl.data.identity_batches`; random batches from ~940 identities hold almost no
+positive pairs), the digits' images come 4 times an epoch and the glyphs' once, all
+through random shifts and small rotations.
 
 What it shows (full run, 20 epochs, 50 enrolment draws, 4 min 50 s on 2 shared CPU
 cores): one-shot recognition (10-way, one enrolled example per digit) and the EER of
@@ -56,6 +57,8 @@ from tutorials.common import parse_args, pyplot
 SEEN = (0, 1, 2, 3, 4, 5)
 TARGET_FAR = 1e-2
 DIGIT_REPEATS = 4
+IDENTITIES_PER_BATCH = 32
+EXAMPLES_PER_IDENTITY = 4
 
 
 def split_pool(x_train, y_train, x_test, y_test, seed=0):
@@ -200,23 +203,6 @@ def glyph_identities(quick=False):
     return x[rows][..., np.newaxis], y[rows]
 
 
-def identity_batches(labels, batch_size, per_identity, seed):
-    """An epoch's order of examples: `per_identity` examples of one identity next to each
-    other, `batch_size // per_identity` identities a batch (FaceNet's sampling). With
-    ~1000 identities, random batches of 128 hold almost no two examples of one identity,
-    and the triplet loss needs such pairs as anchor and positive."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    groups = []
-    for identity in np.unique(labels):
-        rows = rng.permutation(np.flatnonzero(labels == identity))
-        usable = len(rows) // per_identity * per_identity
-        groups.append(rows[:usable].reshape(-1, per_identity))
-    order = rng.permutation(np.concatenate(groups)).ravel()
-    return order[: len(order) // batch_size * batch_size]
-
-
 def train_encoder(loss, x, y, epochs):
     """A `siamese_encoder` trained through random shifts by up to one pixel and small
     rotations (Keras' geometric augmentation layers, active only in training), so that
@@ -224,6 +210,7 @@ def train_encoder(loss, x, y, epochs):
     identities with 4 examples each."""
     import keras
 
+    from kerasdl.data.identity_batches import identity_batch_count, identity_batches
     from kerasdl.models.siamese import siamese_encoder
 
     keras.utils.set_random_seed(0)
@@ -238,11 +225,15 @@ def train_encoder(loss, x, y, epochs):
     trainer = keras.Model(images, encoder(augment(images)))
     trainer.compile(keras.optimizers.Adam(1e-3), loss)
     start = time.perf_counter()
-    losses = []
-    for epoch in range(epochs):
-        order = identity_batches(y, batch_size=128, per_identity=4, seed=epoch)
-        history = trainer.fit(x[order], y[order], batch_size=128, shuffle=False, verbose=0)
-        losses.append(history.history["loss"][-1])
+    # FaceNet's sampling: with ~1000 identities, random batches of 128 hold almost no two
+    # examples of one identity, and the triplet loss needs such pairs as anchor and
+    # positive. Every epoch of the stream has a new order, the same for both encoders.
+    batches = identity_batches(
+        x, y, IDENTITIES_PER_BATCH, EXAMPLES_PER_IDENTITY, seed=0, epochs=epochs
+    )
+    steps = identity_batch_count(y, IDENTITIES_PER_BATCH, EXAMPLES_PER_IDENTITY)
+    history = trainer.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0)
+    losses = history.history["loss"]
     print(
         f"  {loss.name}: loss {losses[0]:.3f} -> {losses[-1]:.3f} in {epochs} epochs "
         f"({time.perf_counter() - start:.1f} s)"

@@ -1,24 +1,10 @@
-"""The one-shot digits tutorial's training helpers: FaceNet-style identity batches and
-glyphs rendered the way the digits were made."""
+"""The one-shot digits tutorial's glyphs, rendered the way the digits were made. (Its
+FaceNet batches come from kerasdl.data.identity_batches, tested in tests/data.)"""
 
 import numpy as np
 import pytest
 
-from tutorials.one_shot_digits import identity_batches, render_glyph
-
-
-def test_identity_batches_group_examples_of_one_identity():
-    labels = np.repeat(np.arange(10), [9, 8, 8, 4, 5, 12, 8, 8, 3, 7])
-    order = identity_batches(labels, batch_size=8, per_identity=4, seed=0)
-    # Each identity contributes floor(count / 4) groups of 4; whole batches only.
-    groups = sum(np.bincount(labels) // 4)
-    assert len(order) == groups * 4 // 8 * 8
-    assert len(np.unique(order)) == len(order)  # no example twice
-    for batch in order.reshape(-1, 8):
-        quads = labels[batch].reshape(2, 4)
-        assert (quads == quads[:, :1]).all()  # 4 consecutive examples of one identity
-    again = identity_batches(labels, batch_size=8, per_identity=4, seed=0)
-    np.testing.assert_array_equal(order, again)
+from tutorials.one_shot_digits import render_glyph
 
 
 def test_render_glyph_counts_ink_in_4x4_blocks():
