@@ -19,6 +19,11 @@ from kerasdl.data.glove import (
     vocabulary_mask,
 )
 from kerasdl.data.huffman import HuffmanTree, hierarchical_softmax_dataset, huffman_tree
+from kerasdl.data.identity_batches import (
+    identity_batch_count,
+    identity_batch_order,
+    identity_batches,
+)
 from kerasdl.data.shapes import shapes_dataset, shapes_tf_dataset
 from kerasdl.data.skipgrams import (
     alias_table,
@@ -96,6 +101,9 @@ __all__ = [
     "held_out_voices",
     "hierarchical_softmax_dataset",
     "huffman_tree",
+    "identity_batch_count",
+    "identity_batch_order",
+    "identity_batches",
     "insert_clips",
     "keep_probabilities",
     "list_voices",
