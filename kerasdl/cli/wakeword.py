@@ -5,6 +5,13 @@ The model is streamed over the audio chunk by chunk, as on a device: a streaming
 file (from `kerasdl.export.tflite` of `trigger_word_streaming`), or a Keras `.keras` file
 of the full-clip `trigger_word` model (streamed through `trigger_word_streaming`) or of
 its streaming form.
+
+`--threshold` is always a probability. A streaming model built with
+`trigger_word_streaming(output="logit")` (its output is named "logits", in the `.tflite`
+file too) outputs the score before the sigmoid; the detector then compares each step's
+logit with `log(p / (1 - p))` of the threshold p, which fires on the same steps as
+`sigmoid(logit) >= p` but keeps the int8 file's resolution near p = 1 (its probabilities
+are printed as `sigmoid(logit)` with more digits, and the logit beside them).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ class WakeWordDetector:
     Attributes:
         streamer: the `kerasdl.models.trigger_word.TriggerWordStreamer` that runs it.
         sample_rate: the model's sample rate.
+        output: "probability" or "logit", what the model outputs per step.
 
     Raises:
         ValueError: when the file is missing or is not such a model (naming the file).
@@ -76,6 +84,7 @@ class WakeWordDetector:
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path!r} is not a streaming trigger-word model: {error}") from None
         self.sample_rate = self.sample_rate or 16000
+        self.output = self.streamer.output
 
     def _keras_streaming(self, path: str):
         import keras
@@ -105,9 +114,18 @@ class WakeWordDetector:
         The end is padded with silence to a whole chunk so the last samples are heard too.
 
         Returns:
-            `(probabilities, step_times)`: one per output step, and the seconds of audio
-            each step has heard (padding included).
+            `(probabilities, step_times)`: one per output step (`sigmoid(logit)` in
+            float64 for a logit model), and the seconds of audio each step has heard
+            (padding included).
         """
+        scores, times = self.scores(audio)
+        if self.output == "logit":
+            scores = _sigmoid(scores)
+        return scores, times
+
+    def scores(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As `probabilities`, but the model's own outputs: probabilities, or logits for a
+        logit model (compare them with `streamer.threshold(p)`)."""
         streamer = self.streamer
         if audio.size < streamer.receptive_field:
             raise ValueError(
@@ -117,9 +135,9 @@ class WakeWordDetector:
         chunks = -(-(audio.size - streamer.tail_samples) // streamer.chunk_samples)
         padded = np.zeros(streamer.tail_samples + chunks * streamer.chunk_samples, np.float32)
         padded[: audio.size] = audio
-        probabilities = streamer.run(padded)
-        ends = streamer.receptive_field + streamer.step_samples * np.arange(probabilities.size)
-        return probabilities, ends / self.sample_rate
+        scores = streamer.run(padded)
+        ends = streamer.receptive_field + streamer.step_samples * np.arange(scores.size)
+        return scores, ends / self.sample_rate
 
 
 def run_wakeword(
@@ -142,7 +160,8 @@ def run_wakeword(
         model: a model file (see `WakeWordDetector`) or a loaded `WakeWordDetector`.
         wav_path: the audio.
         out: where to write the audio with a chime after each detection; None: not written.
-        threshold: the probability at or above which the detector fires.
+        threshold: the probability at or above which the detector fires (for a logit
+            model, the logit at or above `log(threshold / (1 - threshold))`), in [0, 1].
         refractory: seconds after a detection during which it does not fire again.
         sample_rate: the model's rate for a `.tflite` file (default 16000).
         stream: where to print (default stdout).
@@ -152,7 +171,7 @@ def run_wakeword(
 
     Raises:
         ValueError: when the audio is not a WAV file, or the model is not a trigger-word
-            model (both name the file).
+            model (both name the file), or the threshold is outside [0, 1].
     """
     stream = stream or sys.stdout
     if not isinstance(model, WakeWordDetector):
@@ -160,18 +179,32 @@ def run_wakeword(
     wav_path = os.fspath(wav_path)
     if not os.path.isfile(wav_path):
         raise ValueError(f"the input must be an existing WAV file: {wav_path!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.floating):
+        raise TypeError(f"`--threshold` must be a number. Received: --threshold={threshold!r}")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(
+            f"`--threshold` must be a probability in [0, 1]. Received: --threshold={threshold}"
+        )
+    threshold = float(threshold)
     audio = read_wav(wav_path, model.sample_rate)
-    probabilities, times = model.probabilities(audio)
-    steps = detection_steps(probabilities, times, threshold, refractory)
+    scores, times = model.scores(audio)
+    # A logit model fires where its logit reaches the threshold's logit (see the module).
+    steps = detection_steps(scores, times, model.streamer.threshold(threshold), refractory)
     # A step past the end has heard the last samples and some padding: it fired at the end.
     detections = np.minimum(times[steps], audio.size / model.sample_rate)
+    logit = model.output == "logit"
+    in_logits = f" (logit {model.streamer.threshold(threshold):.3f})" if logit else ""
     print(
         f"{wav_path}: {audio.size / model.sample_rate:.2f} s at {model.sample_rate} Hz, "
-        f"threshold {threshold:g}, refractory {refractory:g} s",
+        f"threshold {threshold:g}{in_logits}, refractory {refractory:g} s",
         file=stream,
     )
     for step, time in zip(steps, detections, strict=True):
-        print(f"wake word at {time:.2f} s (p = {probabilities[step]:.3f})", file=stream)
+        if logit:
+            fired = f"p = {_sigmoid(scores[step]):.6f}, logit = {scores[step]:.3f}"
+        else:
+            fired = f"p = {scores[step]:.3f}"
+        print(f"wake word at {time:.2f} s ({fired})", file=stream)
     summary = f"{len(detections)} detection{'s' if len(detections) != 1 else ''}"
     if out is not None:
         starts = np.minimum(np.round(detections * model.sample_rate), audio.size - 1)
@@ -180,6 +213,12 @@ def run_wakeword(
         summary += f"; wrote {os.fspath(out)}"
     print(summary, file=stream)
     return detections
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    """`1 / (1 + exp(-logit))` in float64 (no overflow warning for large negative logits)."""
+    logits = np.asarray(logits, np.float64)
+    return np.exp(-np.logaddexp(0.0, -logits))
 
 
 def command(

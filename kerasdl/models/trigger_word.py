@@ -4,10 +4,11 @@
 GRUs -> a sigmoid per output step. `trigger_word_streaming` builds, from the same layers
 (the same weights), a model that takes one fixed chunk of new audio plus explicit state
 (the audio tail the next window needs and each GRU's hidden state) and returns the new
-steps' probabilities and the next state, with no loop inside, so it converts to TFLite
-with builtin ops (dynamic-range or full int8 included). `TriggerWordStreamer` feeds a
-long signal through it chunk by chunk (the Keras model or its `.tflite` file) and gives
-the same per-step outputs as the full-clip model on the same audio.
+steps' probabilities (or their logits) and the next state, with no loop inside, so it
+converts to TFLite with builtin ops (dynamic-range or full int8 included).
+`TriggerWordStreamer` feeds a long signal through it chunk by chunk (the Keras model or
+its `.tflite` file) and gives the same per-step outputs as the full-clip model on the
+same audio.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from kerasdl.layers.audio import DFTS, MAGNITUDES, Spectrogram
 AUDIO = "audio"
 TAIL = "tail"
 PROBABILITIES = "probabilities"
+LOGITS = "logits"
+# `trigger_word_streaming(output=...)` -> the name of its per-step output.
+OUTPUTS = {"probability": PROBABILITIES, "logit": LOGITS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,6 +342,7 @@ def trigger_word_streaming(
     dft: str | None = "factorized",
     magnitude: str | None = None,
     fold_batch_norm: bool = True,
+    output: str = "probability",
     name: str | None = None,
 ) -> keras.Model:
     """The streaming form of a `trigger_word` model: one chunk of new audio per call.
@@ -351,6 +356,7 @@ def trigger_word_streaming(
                  "tail"  (batch, tail_samples)   the last tail_samples samples before them
                  "state_i" (batch, units[i])     GRU i's hidden state a<t-1>
         outputs: "probabilities" (batch, chunk_samples // step_samples)
+                   (or "logits", with output="logit")
                  "tail", "state_i"               the state for the next call
 
     With `tail_samples = receptive_field - step_samples` (2000 with the defaults), the
@@ -396,6 +402,16 @@ def trigger_word_streaming(
             inference batch norm into the convolution before it by itself (the int8 files
             give the same outputs either way, measured); folding here does not depend on
             that pattern match, and the file is 0.7 KB smaller.
+        output: what each step outputs: "probability" (default), the classifier's sigmoid
+            `y<t>`, under the name "probabilities"; or "logit", the score before the
+            sigmoid, `logit<t> = log(y<t> / (1 - y<t>))` (`y<t> = sigmoid(logit<t>)`), under
+            the name "logits". Use "logit" for full int8: an int8 sigmoid output has the
+            fixed scale 1/256, so probabilities above 255/256 all read as 0.996 and a
+            threshold above ~0.99 (where <= 1 false activation per hour often lands)
+            cannot be told apart; the logit's int8 steps are uniform in logit space, its
+            scale calibrated on the logits' range (e.g. 0.1 per step, p = 0.999 and 0.9999
+            are logits 6.9 and 9.2). Compare logits with `log(p / (1 - p))` of a
+            probability threshold (`TriggerWordStreamer.threshold`).
         name: the model's name; defaults to `model.name + "_streaming"`.
 
     Returns:
@@ -413,6 +429,8 @@ def trigger_word_streaming(
     {'audio': (1280,), 'tail': (2000,), 'state_0': (32,), 'state_1': (32,)}
     >>> {name: tensor.shape[1:] for name, tensor in stream.output.items()}
     {'probabilities': (2,), 'tail': (2000,), 'state_0': (32,), 'state_1': (32,)}
+    >>> sorted(trigger_word_streaming(model, output="logit").output)
+    ['logits', 'state_0', 'state_1', 'tail']
     """
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -424,6 +442,7 @@ def trigger_word_streaming(
     if magnitude is not None:
         check_one_of("magnitude", magnitude, MAGNITUDES)
     check_bool("fold_batch_norm", fold_batch_norm)
+    check_one_of("output", output, OUTPUTS)
     geometry = trigger_word_geometry(model)
     step = geometry.step_samples
     if chunk_samples is None:
@@ -466,9 +485,13 @@ def trigger_word_streaming(
         x, last = _GRUSteps(gru, name=f"gru_{i}_steps")([x, state])
         next_states.append(last)
         x = _layer(model, f"gru_{i}_bn")(x, training=False)
-    x = _layer(model, "classifier")(x)
-    probabilities = _layer(model, PROBABILITIES)(x)
-    outputs = {PROBABILITIES: probabilities, TAIL: next_tail}
+    classifier = _layer(model, "classifier")
+    if output == "logit":
+        _check_sigmoid(classifier)
+        scores = layers.Reshape((-1,), name=LOGITS)(_Logits(classifier, name="logit")(x))
+    else:
+        scores = _layer(model, PROBABILITIES)(classifier(x))
+    outputs = {OUTPUTS[output]: scores, TAIL: next_tail}
     outputs.update({f"state_{i}": s for i, s in enumerate(next_states)})
     inputs = {AUDIO: audio, TAIL: tail}
     inputs.update({f"state_{i}": s for i, s in enumerate(states)})
@@ -481,9 +504,10 @@ class TriggerWordStreamer:
     Audio arrives in pieces of any length through `push`; the first `tail_samples`
     samples of a stream only fill the tail (the first output step needs
     `receptive_field` samples), then every whole chunk of `chunk_samples` new samples is
-    one model call that returns `chunk_samples // step_samples` new probabilities. Left-
-    over samples wait for the next `push`. Output step t of a stream is the full-clip
-    model's step t on the same audio: it has seen the samples before
+    one model call that returns `chunk_samples // step_samples` new probabilities (logits,
+    for a model built with `output="logit"`: the streamer returns what the model outputs,
+    see `output`). Left-over samples wait for the next `push`. Output step t of a stream
+    is the full-clip model's step t on the same audio: it has seen the samples before
     `trigger_word_step_ends(n, model)[t]`.
 
     Args:
@@ -499,6 +523,10 @@ class TriggerWordStreamer:
         steps_per_chunk: output steps per model call.
         receptive_field: samples the first output step needs.
         state_names: the GRU state inputs, "state_0", "state_1", ...
+        output: "probability" when the model outputs "probabilities", "logit" when it
+            outputs "logits" (`trigger_word_streaming(output="logit")`; in a `.tflite` file
+            the output tensor's name says which). `threshold` converts a probability
+            threshold to the same scale.
         samples_seen: samples pushed since the last `reset`.
         calls: model calls since the last `reset`.
         compute_seconds: wall time spent in the model since the last `reset`.
@@ -513,6 +541,11 @@ class TriggerWordStreamer:
     >>> full = model.predict(audio[None], verbose=0)[0]
     >>> streamed.shape, bool(np.allclose(streamed, full, atol=1e-5))
     ((21,), True)
+    >>> logits = TriggerWordStreamer(trigger_word_streaming(model, output="logit"))
+    >>> logits.output, bool(np.allclose(logits.run(audio), np.log(full / (1 - full)), atol=1e-4))
+    ('logit', True)
+    >>> round(logits.threshold(0.999), 4), streamer.threshold(0.999)
+    (6.9068, 0.999)
     """
 
     def __init__(self, model: keras.Model | TFLiteModel | str | os.PathLike, batch_size: int = 1):
@@ -528,14 +561,14 @@ class TriggerWordStreamer:
             }
             self._call = self._call_tflite
             outputs = dict(zip(model.output_names, model.output_details, strict=True))
-            steps = outputs[PROBABILITIES]["shape"][1] if PROBABILITIES in outputs else None
+            sizes = {name: details["shape"][1] for name, details in outputs.items()}
         elif isinstance(model, keras.Model):
             self._runner = model
             inputs = model.input if isinstance(model.input, dict) else {}
             shapes = {name: tuple(t.shape[1:]) for name, t in inputs.items()}
             self._call = self._call_keras
             outputs = model.output if isinstance(model.output, dict) else {}
-            steps = outputs[PROBABILITIES].shape[1] if PROBABILITIES in outputs else None
+            sizes = {name: tensor.shape[1] for name, tensor in outputs.items()}
         else:
             raise TypeError(
                 "`model` must be a streaming keras.Model from trigger_word_streaming, a "
@@ -546,18 +579,23 @@ class TriggerWordStreamer:
             (name for name in shapes if re.fullmatch(r"state_\d+", name)),
             key=lambda n: int(n[6:]),
         )
+        kinds = [kind for kind, name in OUTPUTS.items() if sizes.get(name)]
         if (
             AUDIO not in shapes
             or TAIL not in shapes
             or not state_names
             or set(shapes) != {AUDIO, TAIL, *state_names}
-            or not steps
+            or len(kinds) != 1
         ):
             raise ValueError(
                 "`model` must be a streaming trigger-word model with inputs 'audio', 'tail' "
-                f"and 'state_0', ..., and an output 'probabilities' (see "
-                f"trigger_word_streaming). Received: a model with inputs {sorted(shapes)}"
+                "and 'state_0', ..., and one output 'probabilities' or 'logits' (see "
+                f"trigger_word_streaming). Received: a model with inputs {sorted(shapes)} "
+                f"and outputs {sorted(sizes)}"
             )
+        self.output = kinds[0]
+        self._scores = OUTPUTS[self.output]
+        steps = sizes[self._scores]
         self.state_names = state_names
         self._state_shapes = {name: shapes[name] for name in state_names}
         self.chunk_samples = int(shapes[AUDIO][0])
@@ -580,13 +618,14 @@ class TriggerWordStreamer:
         self.compute_seconds = 0.0
 
     def push(self, audio: Any) -> np.ndarray:
-        """Adds samples to the stream; returns the probabilities of the steps they complete.
+        """Adds samples to the stream; returns the outputs of the steps they complete.
 
         Args:
             audio: float samples in [-1, 1], `(n,)` for one stream or `(batch_size, n)`.
 
         Returns:
-            `(steps,)` (or `(batch_size, steps)`) new probabilities, possibly none.
+            `(steps,)` (or `(batch_size, steps)`) new probabilities (logits when `output`
+            is "logit"), possibly none.
         """
         audio, squeeze = self._check_audio("audio", audio)
         self.samples_seen += audio.shape[1]
@@ -603,7 +642,7 @@ class TriggerWordStreamer:
             result = self._call(self._inputs(chunk))
             self._tail = result[TAIL]
             self._states = {name: result[name] for name in self.state_names}
-            outputs.append(result[PROBABILITIES])
+            outputs.append(result[self._scores])
         if not outputs:
             return self._empty(squeeze)
         probabilities = np.concatenate(outputs, axis=1)
@@ -619,7 +658,7 @@ class TriggerWordStreamer:
             audio: float samples, `(n,)` or `(batch_size, n)`.
 
         Returns:
-            `(steps,)` (or `(batch_size, steps)`) probabilities,
+            `(steps,)` (or `(batch_size, steps)`) probabilities (or logits),
             `steps = (n - tail_samples) // chunk_samples * steps_per_chunk`.
         """
         audio, squeeze = self._check_audio("audio", audio)
@@ -630,6 +669,29 @@ class TriggerWordStreamer:
             )
         self.reset()
         return self.push(audio[0] if squeeze else audio)
+
+    def threshold(self, probability: float) -> float:
+        """A probability threshold on the scale of this model's outputs.
+
+        `probability` itself for a probability model; for a logit model
+        `log(p / (1 - p))`, so that `logit >= threshold` exactly when `sigmoid(logit) >=
+        p`. The ends map to the extreme finite floats: p = 0 to the lowest (every step
+        fires), p = 1 to the highest (no finite logit reaches it).
+
+        Args:
+            probability: the threshold as a probability, in [0, 1].
+
+        Returns:
+            The threshold to compare this streamer's outputs with (a Python float).
+        """
+        if isinstance(probability, np.floating):
+            probability = float(probability)
+        p = check_in_range("probability", probability, 0, 1, include_high=True)
+        if self.output == "probability":
+            return p
+        if p in (0.0, 1.0):
+            return float(np.finfo(np.float64).max * (1 if p else -1))
+        return float(np.log(p) - np.log1p(-p))
 
     def calibration_inputs(
         self, clips: Iterable[Any], max_examples: int | None = None
@@ -801,6 +863,33 @@ class _GRUSteps(layers.Layer):
     def compute_output_shape(self, input_shapes):
         x_shape, a_shape = input_shapes
         return (x_shape[0], x_shape[1], a_shape[-1]), tuple(a_shape)
+
+
+class _Logits(layers.Layer):
+    """A sigmoid Dense layer's score before the sigmoid, `x W + b`, with its own weights."""
+
+    def __init__(self, dense: layers.Dense, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense
+
+    def call(self, x):
+        return ops.matmul(x, self.dense.kernel) + self.dense.bias
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.dense.units)
+
+
+def _check_sigmoid(classifier: layers.Layer) -> None:
+    if not (
+        isinstance(classifier, layers.Dense)
+        and classifier.activation is keras.activations.sigmoid
+        and classifier.use_bias
+    ):
+        raise ValueError(
+            "`output` 'logit' needs the model's 'classifier' to be a Dense layer with a bias "
+            f"and a sigmoid. Received: output='logit' and a {type(classifier).__name__} "
+            f"with activation {getattr(classifier, 'activation', None)!r}"
+        )
 
 
 def _check_units(units: Any) -> tuple[int, ...]:

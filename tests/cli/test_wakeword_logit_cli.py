@@ -1,0 +1,102 @@
+"""`kerasdl wakeword` on a logit-output streaming file (`trigger_word_streaming(output=
+"logit")`): `--threshold` stays a probability, compared in logit space; the detections
+against the full-clip Keras model's probabilities run through the detector here, the
+printed lines, and the threshold range error."""
+
+import io
+
+import keras
+import numpy as np
+import pytest
+
+from kerasdl.cli.wakeword import WakeWordDetector, command, run_wakeword
+from kerasdl.data.audio import write_wav
+from kerasdl.export.tflite import tflite
+from kerasdl.models.trigger_word import trigger_word, trigger_word_streaming
+from kerasdl.verification.wakeword import detection_steps
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A small full-clip model (batch norm off the identity) and the float TFLite files of
+    its streaming form with each output (two steps per call)."""
+    keras.utils.set_random_seed(0)
+    model = trigger_word(filters=8, units=(8,), mel_bins=16)
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0, 0.5, n))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
+    folder = tmp_path_factory.mktemp("models")
+    paths = {}
+    for output in ("probability", "logit"):
+        paths[output] = str(folder / f"{output}.tflite")
+        tflite(trigger_word_streaming(model, chunk_samples=1280, output=output), paths[output])
+    return model, paths
+
+
+def speech_like(seconds, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    envelope = np.repeat(rng.uniform(0, 1, n // 1600 + 1) ** 3, 1600)[:n]
+    return (0.5 * envelope * rng.uniform(-1, 1, n)).astype("float32")
+
+
+def keras_probabilities(model, audio):
+    """The full-clip model on the audio padded as the streamer pads it, and step times."""
+    n = audio.size
+    padded = np.zeros(2000 + -(-(n - 2000) // 1280) * 1280, "float32")
+    padded[:n] = audio
+    p = np.asarray(model(padded[None], training=False))[0].astype(np.float64)
+    return p, (2640 + 640 * np.arange(p.size)) / SR
+
+
+def test_logit_file_fires_where_the_probability_reaches_the_threshold(files, tmp_path):
+    model, paths = files
+    audio = speech_like(5.0, seed=3)
+    wav = tmp_path / "input.wav"
+    write_wav(wav, audio, SR, dtype="float32")
+    detector = WakeWordDetector(paths["logit"])
+    assert detector.output == "logit"
+    assert WakeWordDetector(paths["probability"]).output == "probability"
+    p, times = keras_probabilities(model, audio)
+    logits, logit_times = detector.scores(audio)
+    np.testing.assert_allclose(logit_times, times)
+    np.testing.assert_allclose(logits, np.log(p / (1 - p)), atol=1e-3)
+    probabilities, _ = detector.probabilities(audio)
+    np.testing.assert_allclose(probabilities, p, atol=1e-5)
+    sizes = []
+    for threshold in (0.0, float(np.quantile(p, 0.6)), float(np.quantile(p, 0.9)), 1.0):
+        expected = np.minimum(times[detection_steps(p, times, threshold, 1.0)], audio.size / SR)
+        printed = io.StringIO()
+        detections = run_wakeword(detector, wav, threshold=threshold, stream=printed)
+        np.testing.assert_allclose(detections, expected, atol=1e-9)
+        lines = printed.getvalue().splitlines()
+        t = np.log(threshold / (1 - threshold)) if 0 < threshold < 1 else None
+        if t is not None:
+            assert f"threshold {threshold:g} (logit {t:.3f})," in lines[0]
+        for line, time in zip(lines[1:-1], expected, strict=True):
+            step = int(np.flatnonzero(np.isclose(times, time))[0]) if time in times else None
+            assert line.startswith(f"wake word at {time:.2f} s (p = "), line
+            if step is not None:
+                assert line.endswith(f"logit = {logits[step]:.3f})"), line
+        assert lines[-1].startswith(f"{expected.size} detection")
+        sizes.append(expected.size)
+    # 0 fires once a second (the refractory period), 1 never (p < 1 everywhere).
+    assert sizes[0] >= 4 and sizes[0] >= sizes[1] >= sizes[2] > 0 and sizes[3] == 0, sizes
+
+
+def test_threshold_outside_0_1_is_one_line_error(files, tmp_path):
+    _, paths = files
+    wav = tmp_path / "input.wav"
+    write_wav(wav, speech_like(2.0), SR)
+    for path in paths.values():
+        err = io.StringIO()
+        assert command([str(wav)], path, None, 1.5, stream=io.StringIO(), errors=err) == 2
+        assert err.getvalue() == (
+            "kerasdl wakeword: `--threshold` must be a probability in [0, 1]. "
+            "Received: --threshold=1.5\n"
+        )
