@@ -126,7 +126,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     out = args.out
     quick = args.quick
-    epochs_small, epochs_big = (2, 3) if quick else (3, 20)
+    epochs_small, epochs_big = (1, 2) if quick else (3, 20)
 
     # 1. Data: disjoint originals for the two distributions, so no digit leaks across.
     images, labels = upsampled_digits()
@@ -139,6 +139,11 @@ def main() -> None:
     x_dev, y_dev = shifted[splits.dev], labels[target][splits.dev]
     x_test, y_test = shifted[splits.test], labels[target][splits.test]
     dev_params = params[splits.dev]
+    if quick:
+        # The smoke test checks that every step runs and draws, not the figures.
+        x_train, y_train, x_tdev, y_tdev = x_train[:320], y_train[:320], x_tdev[:64], y_tdev[:64]
+        x_dev, y_dev, x_test, y_test = x_dev[:96], y_dev[:96], x_test[:96], y_test[:96]
+        dev_params = dev_params[:96]
     print("split sizes:", splits.sizes())
     image_grid(
         np.concatenate([x_train[:8], x_dev[:8]]),
@@ -199,7 +204,7 @@ def main() -> None:
     print("\n# Error analysis\n" + analysis.to_markdown())
 
     # 5. Would more clean data help? The learning curve says: not with the dev set.
-    sizes = [100, 300] if quick else [60, 150, 400, len(x_train)]
+    sizes = [100, 200] if quick else [60, 150, 400, len(x_train)]
     curve = learning_curve(
         cnn, (x_train, y_train), (x_dev, y_dev), sizes, {"epochs": epochs_big, "batch_size": 32}
     )
