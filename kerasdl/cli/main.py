@@ -57,7 +57,12 @@ flags.DEFINE_string(
     "default: random weights (colours and texture transfer, no semantics).",
 )
 flags.DEFINE_float("learning_rate", 0.01, "style: Adam learning rate on [0, 1] pixels.")
-flags.DEFINE_float("threshold", 0.5, "wakeword: probability at or above which it fires.")
+flags.DEFINE_float(
+    "threshold",
+    0.5,
+    "wakeword: probability at or above which it fires (a logit-output file compares its "
+    "logit with log(p/(1-p))).",
+)
 flags.DEFINE_float("refractory", 1.0, "wakeword: seconds after a detection before the next.")
 flags.DEFINE_integer("save_every", None, "style: also save the image every N iterations.")
 
