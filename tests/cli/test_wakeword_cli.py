@@ -13,6 +13,7 @@ from kerasdl.data.audio import chime, read_wav, write_wav
 from kerasdl.export.tflite import tflite
 from kerasdl.models.trigger_word import trigger_word, trigger_word_streaming
 from kerasdl.verification.wakeword import detection_steps
+from tests.models.trigger_word_helpers import randomize_batch_norm
 
 SR = 16000
 
@@ -23,12 +24,7 @@ def models(tmp_path_factory):
     the float TFLite file of its streaming form (two steps per call)."""
     keras.utils.set_random_seed(0)
     model = trigger_word(filters=8, units=(8,), mel_bins=16)
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.5, n))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
+    randomize_batch_norm(model, affine=False)
     folder = tmp_path_factory.mktemp("models")
     keras_path = folder / "model.keras"
     model.save(keras_path)

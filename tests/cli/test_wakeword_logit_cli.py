@@ -14,6 +14,7 @@ from kerasdl.data.audio import write_wav
 from kerasdl.export.tflite import tflite
 from kerasdl.models.trigger_word import trigger_word, trigger_word_streaming
 from kerasdl.verification.wakeword import detection_steps
+from tests.models.trigger_word_helpers import randomize_batch_norm
 
 SR = 16000
 
@@ -24,12 +25,7 @@ def files(tmp_path_factory):
     its streaming form with each output (two steps per call)."""
     keras.utils.set_random_seed(0)
     model = trigger_word(filters=8, units=(8,), mel_bins=16)
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.5, n))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
+    randomize_batch_norm(model, affine=False)
     folder = tmp_path_factory.mktemp("models")
     paths = {}
     for output in ("probability", "logit"):

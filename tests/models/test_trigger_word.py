@@ -18,28 +18,13 @@ from kerasdl.models.trigger_word import (
     trigger_word_step_ends,
     trigger_word_streaming,
 )
+from tests.models.trigger_word_helpers import noise, randomize_batch_norm
 
 SR = 16000
 SMALL = dict(filters=8, units=(8, 6))
 # A second geometry: 12.5 ms frames every 5 ms, kernel 5 frames, stride 2 (10 ms steps).
 OTHER_GEOMETRY = dict(frame_length=200, frame_step=80, kernel_size=5, conv_stride=2)
 OTHER = dict(OTHER_GEOMETRY, fft_length=256)
-
-
-def randomize_batch_norm(model, seed=0):
-    """Moving statistics away from (0, 1), so batch norm is not the identity."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.5, n))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
-            layer.gamma.assign(rng.uniform(0.5, 1.5, n))
-            layer.beta.assign(rng.normal(0, 0.3, n))
-
-
-def noise(shape, seed=0, scale=0.2):
-    return np.random.default_rng(seed).uniform(-scale, scale, shape).astype("float32")
 
 
 def hand_step_ends(num_samples, frame_length, frame_step, kernel_size, conv_stride):

@@ -10,25 +10,10 @@ import pytest
 
 from kerasdl.export.tflite import tflite
 from kerasdl.models.trigger_word import TriggerWordStreamer, trigger_word, trigger_word_streaming
+from tests.models.trigger_word_helpers import noise, randomize_batch_norm
 
 SR = 16000
 SMALL = dict(filters=8, units=(8, 6))
-
-
-def randomize_batch_norm(model, seed=0):
-    """Moving statistics away from (0, 1), so batch norm is not the identity."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.5, n))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n))
-            layer.gamma.assign(rng.uniform(0.5, 1.5, n))
-            layer.beta.assign(rng.normal(0, 0.3, n))
-
-
-def noise(shape, seed=0, scale=0.2):
-    return np.random.default_rng(seed).uniform(-scale, scale, shape).astype("float32")
 
 
 def predict(model, audio):
