@@ -13,7 +13,11 @@ from kerasdl.data.audio import chime, read_wav, write_wav
 from kerasdl.export.tflite import tflite
 from kerasdl.models.trigger_word import trigger_word, trigger_word_streaming
 from kerasdl.verification.wakeword import detection_steps
-from tests.models.trigger_word_helpers import randomize_batch_norm
+from tests.models.trigger_word_helpers import (
+    padded_like_the_streamer,
+    randomize_batch_norm,
+    speech_like,
+)
 
 SR = 16000
 
@@ -33,24 +37,13 @@ def models(tmp_path_factory):
     return model, str(keras_path), str(tflite_path)
 
 
-def speech_like(seconds, seed=0):
-    """Noise bursts of varying loudness, so the untrained model's output moves."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * SR)
-    envelope = np.repeat(rng.uniform(0, 1, n // 1600 + 1) ** 3, 1600)[:n]
-    return (0.5 * envelope * rng.uniform(-1, 1, n)).astype("float32")
-
-
 def reference(model, audio, threshold, refractory):
     """The full-clip model on the audio padded like the streamer pads it, and the steps
     at which the detector fires."""
-    n = audio.size
-    padded = np.zeros(2000 + -(-(n - 2000) // 1280) * 1280, "float32")
-    padded[:n] = audio
+    padded, times = padded_like_the_streamer(audio, SR)
     p = model.predict(padded[None], verbose=0)[0]
-    times = (2640 + 640 * np.arange(p.size)) / SR
     steps = detection_steps(p, times, threshold, refractory)
-    return p, np.minimum(times[steps], n / SR)
+    return p, np.minimum(times[steps], audio.size / SR)
 
 
 def test_tflite_stereo_44k_input(models, tmp_path):

@@ -14,7 +14,11 @@ from kerasdl.data.audio import write_wav
 from kerasdl.export.tflite import tflite
 from kerasdl.models.trigger_word import trigger_word, trigger_word_streaming
 from kerasdl.verification.wakeword import detection_steps
-from tests.models.trigger_word_helpers import randomize_batch_norm
+from tests.models.trigger_word_helpers import (
+    padded_like_the_streamer,
+    randomize_batch_norm,
+    speech_like,
+)
 
 SR = 16000
 
@@ -34,20 +38,11 @@ def files(tmp_path_factory):
     return model, paths
 
 
-def speech_like(seconds, seed=0):
-    rng = np.random.default_rng(seed)
-    n = int(seconds * SR)
-    envelope = np.repeat(rng.uniform(0, 1, n // 1600 + 1) ** 3, 1600)[:n]
-    return (0.5 * envelope * rng.uniform(-1, 1, n)).astype("float32")
-
-
 def keras_probabilities(model, audio):
     """The full-clip model on the audio padded as the streamer pads it, and step times."""
-    n = audio.size
-    padded = np.zeros(2000 + -(-(n - 2000) // 1280) * 1280, "float32")
-    padded[:n] = audio
+    padded, times = padded_like_the_streamer(audio, SR)
     p = np.asarray(model(padded[None], training=False))[0].astype(np.float64)
-    return p, (2640 + 640 * np.arange(p.size)) / SR
+    return p, times
 
 
 def test_logit_file_fires_where_the_probability_reaches_the_threshold(files, tmp_path):

@@ -18,7 +18,7 @@ from kerasdl.models.trigger_word import (
     trigger_word_step_ends,
     trigger_word_streaming,
 )
-from tests.models.trigger_word_helpers import noise, randomize_batch_norm
+from tests.models.trigger_word_helpers import noise, predict, randomize_batch_norm
 
 SR = 16000
 SMALL = dict(filters=8, units=(8, 6))
@@ -75,11 +75,6 @@ def test_shapes_and_layer_names():
     assert [notes.get_layer(f"gru_{i}").cell.units for i in range(2)] == [128, 128]
     three = trigger_word(units=(8, 6, 4))
     assert three.get_layer("gru_2").cell.units == 4
-
-
-def predict(model, audio):
-    """Eager inference (a new length would retrace `predict`'s function)."""
-    return np.asarray(model(np.asarray(audio), training=False))
 
 
 def test_step_ends_match_a_hand_computation_and_the_model():

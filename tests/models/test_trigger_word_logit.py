@@ -10,14 +10,10 @@ import pytest
 
 from kerasdl.export.tflite import tflite
 from kerasdl.models.trigger_word import TriggerWordStreamer, trigger_word, trigger_word_streaming
-from tests.models.trigger_word_helpers import noise, randomize_batch_norm
+from tests.models.trigger_word_helpers import noise, predict, randomize_batch_norm
 
 SR = 16000
 SMALL = dict(filters=8, units=(8, 6))
-
-
-def predict(model, audio):
-    return np.asarray(model(np.asarray(audio), training=False))
 
 
 def numpy_logits(model, audio):

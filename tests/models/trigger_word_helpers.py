@@ -21,3 +21,27 @@ def randomize_batch_norm(model, seed=0, affine=True):
 def noise(shape, seed=0, scale=0.2):
     """Uniform noise in [-scale, scale): audio for models whose weights are random."""
     return np.random.default_rng(seed).uniform(-scale, scale, shape).astype("float32")
+
+
+def predict(model, audio):
+    """Eager inference (a new length would retrace `predict`'s function)."""
+    return np.asarray(model(np.asarray(audio), training=False))
+
+
+def speech_like(seconds, seed=0, sample_rate=16000):
+    """Noise bursts of varying loudness, so an untrained model's output moves."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sample_rate)
+    envelope = np.repeat(rng.uniform(0, 1, n // 1600 + 1) ** 3, 1600)[:n]
+    return (0.5 * envelope * rng.uniform(-1, 1, n)).astype("float32")
+
+
+def padded_like_the_streamer(audio, sample_rate=16000):
+    """`audio` padded with silence as `WakeWordDetector` pads it for the default geometry
+    (a 2000-sample tail, then whole 1280-sample chunks), and the end time in seconds of
+    each output step (the first at 2640 samples, then every 640)."""
+    n = audio.size
+    padded = np.zeros(2000 + -(-(n - 2000) // 1280) * 1280, "float32")
+    padded[:n] = audio
+    steps = (padded.size - 2000) // 640
+    return padded, (2640 + 640 * np.arange(steps)) / sample_rate
