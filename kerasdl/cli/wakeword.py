@@ -189,11 +189,12 @@ def run_wakeword(
     audio = read_wav(wav_path, model.sample_rate)
     scores, times = model.scores(audio)
     # A logit model fires where its logit reaches the threshold's logit (see the module).
-    steps = detection_steps(scores, times, model.streamer.threshold(threshold), refractory)
+    scaled = model.streamer.threshold(threshold)
+    steps = detection_steps(scores, times, scaled, refractory)
     # A step past the end has heard the last samples and some padding: it fired at the end.
     detections = np.minimum(times[steps], audio.size / model.sample_rate)
     logit = model.output == "logit"
-    in_logits = f" (logit {model.streamer.threshold(threshold):.3f})" if logit else ""
+    in_logits = f" (logit {scaled:.3f})" if logit else ""
     print(
         f"{wav_path}: {audio.size / model.sample_rate:.2f} s at {model.sample_rate} Hz, "
         f"threshold {threshold:g}{in_logits}, refractory {refractory:g} s",
