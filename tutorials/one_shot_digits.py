@@ -308,9 +308,9 @@ def main() -> None:
     )
     # The digits' identities are what the encoder will be asked about: an epoch goes
     # through their images DIGIT_REPEATS times (each time differently augmented), the
-    # glyphs' once. Glyph identities get labels after the digits' 48 (0..47).
+    # glyphs' once. Glyph identities get labels after the digits' (0..47).
     x_ids = np.concatenate([np.tile(x_ids, (DIGIT_REPEATS, 1, 1, 1)), x_glyphs])
-    y_ids = np.concatenate([np.tile(y_ids, DIGIT_REPEATS), y_glyphs + 48])
+    y_ids = np.concatenate([np.tile(y_ids, DIGIT_REPEATS), y_glyphs + y_ids.max() + 1])
 
     # 1. Encoders f(x) trained with the triplet loss on the seen digits' identities only.
     encoders = {

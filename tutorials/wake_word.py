@@ -258,7 +258,8 @@ def feature_masking(masks, mask_bins, mask_frames, seed=0):
             batch, frames, bins = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
             keep = ops.ones_like(x, dtype="bool")
             for axis, size, most in ((2, bins, mask_bins), (1, frames, mask_frames)):
-                index = ops.reshape(ops.arange(size), (1, -1, 1) if axis == 1 else (1, 1, -1))
+                shape = (1, -1, 1) if axis == 1 else (1, 1, -1)
+                index = ops.cast(ops.reshape(ops.arange(size), shape), "float32")
                 for _ in range(masks):
                     width = ops.floor(
                         keras.random.uniform((batch, 1, 1), 0, most + 1, seed=self.seed_generator)
@@ -267,8 +268,7 @@ def feature_masking(masks, mask_bins, mask_frames, seed=0):
                         keras.random.uniform((batch, 1, 1), seed=self.seed_generator)
                         * (ops.cast(size, "float32") - width)
                     )
-                    index_f = ops.cast(index, "float32")
-                    keep = keep & ~((index_f >= first) & (index_f < first + width))
+                    keep = keep & ~((index >= first) & (index < first + width))
             return ops.where(keep, x, ops.mean(x, axis=(1, 2), keepdims=True))
 
     return FeatureMasking(name="feature_masking")
@@ -366,9 +366,9 @@ def plot_predictions(plt, audio, probabilities, labels, step_times, threshold, e
 
 
 def logit(p):
-    """`log(p / (1 - p))` in float64, with `TriggerWordStreamer.threshold`'s ends: p <= 0
-    (or a float32 probability rounded to 0) -> the lowest finite float, p >= 1 (a
-    threshold just above a probability of 1) -> the highest."""
+    """`log(p / (1 - p))` of an array of probabilities in float64, with
+    `TriggerWordStreamer.threshold`'s ends: a float32 probability rounded to 0 -> the
+    lowest finite float, to 1 -> the highest."""
     import numpy as np
 
     p = np.asarray(p, np.float64)
@@ -573,7 +573,8 @@ def main() -> None:
     int8_logits = TriggerWordStreamer(runner, batch_size=len(audio)).run(audio)
     # Thresholds in logit space: the detector's events depend only on the order of the
     # scores, and the logit keeps the order of the probabilities.
-    logit_threshold = float(logit(threshold))
+    # (`threshold` may sit just above the largest probability, 1.)
+    logit_threshold = streamer.threshold(min(threshold, 1.0))
     int8_scores = wakeword_scores(int8_logits, step_times, trigger_ends, logit_threshold, **scoring)
     int8_curve = operating_curve(int8_logits, step_times, trigger_ends, **scoring)
     int8_threshold = threshold_for_false_activations(
