@@ -150,6 +150,8 @@ class Voice:
 
     >>> Voice("espeak-ng", "en-us+f3", speed=1.2, pitch=60)
     Voice(engine='espeak-ng', name='en-us+f3', speed=1.2, pitch=60)
+    >>> Voice("flite", "slt", speed=0.85).label
+    'flite slt x0.85'
     """
 
     engine: str
@@ -182,6 +184,12 @@ class Voice:
                 f"`pitch` must be in [{low}, {high}] for {self.engine}. Received: "
                 f"pitch={self.pitch}"
             )
+
+    @property
+    def label(self) -> str:
+        """A short readable name: engine, voice, speed and (when set) pitch."""
+        pitch = "" if self.pitch is None else f" pitch {self.pitch:g}"
+        return f"{self.engine} {self.name} x{self.speed:.2f}{pitch}"
 
 
 def _check_voice_name(voice: Voice) -> None:

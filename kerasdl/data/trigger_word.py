@@ -112,12 +112,57 @@ class ClipBank:
         backgrounds: recorded backgrounds (cropped or looped to the example length); the
             generator also makes noise backgrounds itself.
         sample_rate: the rate of every clip, in Hz.
+        positive_names: what each positive is (e.g. "activate / flite slt x0.85"), for
+            error analysis (`kerasdl.verification.wakeword_errors`); may be shorter than
+            `positives` (or empty): `names` fills the rest.
+        negative_names: the same for `negatives`.
+
+    Example:
+
+    >>> bank = ClipBank([np.ones(800, "float32")], [np.ones(400, "float32")] * 2,
+    ...                 negative_names=["hello / my voice"])
+    >>> bank.names("negatives")
+    ['hello / my voice', 'negative 1']
+    >>> (bank + bank).names("negatives")
+    ['hello / my voice', 'negative 1', 'hello / my voice', 'negative 3']
     """
 
     positives: list[np.ndarray] = dataclasses.field(default_factory=list)
     negatives: list[np.ndarray] = dataclasses.field(default_factory=list)
     backgrounds: list[np.ndarray] = dataclasses.field(default_factory=list)
     sample_rate: int = 16000
+    positive_names: list[str] = dataclasses.field(default_factory=list)
+    negative_names: list[str] = dataclasses.field(default_factory=list)
+
+    def names(self, kind: str) -> list[str]:
+        """One name per clip of `kind` ("positives" or "negatives"): the given names, then
+        "positive i" / "negative i" (`i` the clip's index) for clips without one.
+
+        Raises:
+            ValueError: an unknown kind, or more names than clips.
+        """
+        return self._names(kind, 0)
+
+    def _names(self, kind: str, offset: int) -> list[str]:
+        check_one_of("kind", kind, ("positives", "negatives"))
+        clips = self.positives if kind == "positives" else self.negatives
+        given = self.positive_names if kind == "positives" else self.negative_names
+        given = [str(n) for n in given]
+        if len(given) > len(clips):
+            raise ValueError(
+                f"`{kind[:-1]}_names` must not name more clips than there are {kind}. "
+                f"Received: {len(given)} names for {len(clips)} clips"
+            )
+        return given + [f"{kind[:-1]} {offset + i}" for i in range(len(given), len(clips))]
+
+    def _joined_names(self, other: ClipBank, kind: str) -> list[str]:
+        """The names of `self + other`: none when neither bank names a clip, else the
+        given ones with place-holders numbered by the clips' places in the joined bank."""
+        attribute = f"{kind[:-1]}_names"
+        if not getattr(self, attribute) and not getattr(other, attribute):
+            return []
+        left = self._names(kind, 0)
+        return left + other._names(kind, len(left))
 
     def __add__(self, other: ClipBank) -> ClipBank:
         if not isinstance(other, ClipBank):
@@ -132,6 +177,8 @@ class ClipBank:
             self.negatives + other.negatives,
             self.backgrounds + other.backgrounds,
             self.sample_rate,
+            self._joined_names(other, "positives"),
+            self._joined_names(other, "negatives"),
         )
 
 
@@ -160,7 +207,8 @@ def speech_clip_bank(
         workers: parallel engine processes.
 
     Returns:
-        A `ClipBank` with `len(voices)` positives, no backgrounds.
+        A `ClipBank` with `len(voices)` positives, no backgrounds; each clip is named
+        "text / voice" (`Voice.label`), e.g. "captivate / flite slt x1.00".
     """
     voices = list(voices)
     if not voices:
@@ -183,7 +231,15 @@ def speech_clip_bank(
             chosen = [voices[i] for i in rng.choice(len(voices), k, replace=False)]
         requests += [(word, v) for v in chosen]
     clips = synthesize_many(requests, sample_rate=sample_rate, cache_dir=cache_dir, workers=workers)
-    return ClipBank(clips[: len(voices)], clips[len(voices) :], [], sample_rate)
+    names = [f"{text} / {voice.label}" for text, voice in requests]
+    return ClipBank(
+        clips[: len(voices)],
+        clips[len(voices) :],
+        [],
+        sample_rate,
+        names[: len(voices)],
+        names[len(voices) :],
+    )
 
 
 def alsa_recordings(
@@ -197,7 +253,8 @@ def alsa_recordings(
 
     Returns:
         A `ClipBank` with the spoken clips ("Front Center", "Rear Left", ...; silence
-        trimmed) as negatives and "Noise.wav" as a background.
+        trimmed) as negatives, named "Front_Center / alsa-utils recording" and so on, and
+        "Noise.wav" as a background.
 
     Raises:
         FileNotFoundError: when the directory is missing (`apt-get install alsa-utils`).
@@ -216,6 +273,7 @@ def alsa_recordings(
             bank.backgrounds.append(audio)
         else:
             bank.negatives.append(trim_silence(audio, sample_rate))
+            bank.negative_names.append(f"{file.stem} / alsa-utils recording")
     return bank
 
 
@@ -307,16 +365,17 @@ def load_clip_bank(
             ends where the speech ends.
 
     Returns:
-        A `ClipBank`; add it to a synthetic one with `+` to mix both.
+        A `ClipBank`, each clip named by its file's path; add it to a synthetic one with
+        `+` to mix both.
 
     Raises:
         ValueError: a folder with no `.wav` file, or a file that is not a WAV file (named).
     """
     bank = ClipBank(sample_rate=check_positive_int("sample_rate", sample_rate))
-    for name, source, clips in (
-        ("positives", positives, bank.positives),
-        ("negatives", negatives, bank.negatives),
-        ("backgrounds", backgrounds, bank.backgrounds),
+    for name, source, clips, names in (
+        ("positives", positives, bank.positives, bank.positive_names),
+        ("negatives", negatives, bank.negatives, bank.negative_names),
+        ("backgrounds", backgrounds, bank.backgrounds, []),
     ):
         for file in _wav_files(name, source):
             audio = read_wav(file, sample_rate)
@@ -325,6 +384,7 @@ def load_clip_bank(
             if audio.size == 0:
                 raise ValueError(f"{str(file)!r} holds no sound (every sample is 0)")
             clips.append(audio)
+            names.append(str(file))
     return bank
 
 

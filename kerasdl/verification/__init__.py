@@ -14,18 +14,21 @@ from kerasdl.verification.roc import (
 )
 from kerasdl.verification.wakeword import (
     OperatingCurve,
+    WakeWordErrors,
     WakeWordScores,
     detection_events,
     detection_steps,
     match_detections,
     operating_curve,
     threshold_for_false_activations,
+    wakeword_errors,
     wakeword_scores,
 )
 
 __all__ = [
     "EncodingDatabase",
     "OperatingCurve",
+    "WakeWordErrors",
     "WakeWordScores",
     "all_pairs",
     "balanced_pairs",
@@ -40,5 +43,6 @@ __all__ = [
     "threshold_for_false_activations",
     "threshold_for_far",
     "verification_accuracy",
+    "wakeword_errors",
     "wakeword_scores",
 ]

@@ -31,6 +31,7 @@ clips with fewer triggers).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -599,3 +600,162 @@ def threshold_for_false_activations(
         else:
             low = middle + 1
     return float(candidates[low])
+
+
+# Error analysis ------------------------------------------------------------------------------
+
+
+class WakeWordErrors(NamedTuple):
+    """Which triggers a wake-word detector misses and what its false activations follow.
+
+    Attributes:
+        threshold: the threshold.
+        triggers: `(name, detected, total)` per trigger name (or group), the most missed
+            first (then by name).
+        false_activations: `(source, count)` per source of false activations, the most
+            frequent first (then by name): the name (or group) of the inserted clip the
+            event follows, or "background" when it follows none.
+    """
+
+    threshold: float
+    triggers: list[tuple[str, int, int]]
+    false_activations: list[tuple[str, int]]
+
+    def table(self, top: int = 10) -> str:
+        """The `top` most missed trigger names and the `top` most frequent sources of
+        false activations, as text."""
+        top = int(top)
+        lines = [f"threshold {self.threshold:.6g}", "missed triggers (missed / total):"]
+        lines += [
+            f"  {total - hit:4d} / {total:<4d} {name}"
+            for name, hit, total in self.triggers[:top]
+            if hit < total
+        ] or ["  none"]
+        lines.append("false activations after:")
+        lines += [f"  {count:4d}  {source}" for source, count in self.false_activations[:top]]
+        if not self.false_activations:
+            lines.append("  none")
+        return "\n".join(lines)
+
+
+def _check_segments(segments: Any, clips: int) -> np.ndarray:
+    array = np.asarray(segments)
+    if array.ndim == 2 and clips == 1:
+        array = array[None]
+    if array.ndim != 3 or array.shape[0] != clips or array.shape[2] != 4:
+        raise ValueError(
+            f"`segments` must have shape ({clips}, m, 4): each clip's inserted clips as "
+            "`[start, end, is_positive, bank_index]` (`TriggerWordExamples.segments`). "
+            f"Received: segments.shape={array.shape}"
+        )
+    if not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(
+            f"`segments` must hold integer sample indices. Received: dtype {array.dtype}"
+        )
+    return array.astype(np.int64)
+
+
+def wakeword_errors(
+    probabilities: Any,
+    step_times: Any,
+    segments: Any,
+    positive_names: Sequence[str],
+    negative_names: Sequence[str],
+    threshold: float = 0.5,
+    *,
+    sample_rate: int = 16000,
+    refractory: float = 1.0,
+    tolerance: float = 1.0,
+    early: float = 0.0,
+    key: Callable[[str], str] | None = None,
+) -> WakeWordErrors:
+    """Error analysis of a wake-word detector on mixed clips: the misses per trigger clip
+    and the false activations per inserted clip.
+
+    Events, hits and false activations are those of `wakeword_scores` (the triggers end
+    where the positive segments end). A false activation at `t` seconds follows the
+    inserted clip that started last before `t` among those that ended at most `tolerance`
+    seconds before it (a word that fooled the detector, or a trigger it fired on too
+    early); with none it follows the background. Every clip counts, with a trigger or not.
+
+    Args:
+        probabilities: `(clips, steps)` per-step scores (probabilities or logits).
+        step_times: `(steps,)` seconds of audio each step has heard.
+        segments: `(clips, m, 4)` inserted clips `[start, end, is_positive, bank_index]` in
+            samples, padded with -1 (`TriggerWordExamples.segments`).
+        positive_names: the bank's positive names (`ClipBank.names("positives")`).
+        negative_names: the bank's negative names (`ClipBank.names("negatives")`).
+        threshold: the threshold.
+        sample_rate: the rate of `segments`' sample indices, in Hz.
+        refractory: seconds after an event during which the detector does not fire again.
+        tolerance: seconds after a trigger's end within which an event is its hit.
+        early: seconds before a trigger's end that still count as its hit.
+        key: maps a name to the group it is counted in (e.g. the voice of "word / voice");
+            None counts each name on its own.
+
+    Returns:
+        `WakeWordErrors`.
+
+    Raises:
+        ValueError: mismatched shapes, or a `bank_index` without a name.
+
+    Example:
+
+    >>> p = np.zeros((2, 100)); p[0, 30:34] = 0.9; p[1, 50] = 0.6
+    >>> segments = [[[8000, 48000, 1, 0], [96000, 112000, 1, 1]],   # 2 triggers
+    ...             [[56000, 72000, 0, 0], [-1, -1, -1, -1]]]        # 1 other word
+    >>> errors = wakeword_errors(p, np.arange(1, 101) * 0.1, segments,
+    ...                          ["activate / ann", "activate / bob"], ["hello / ann"])
+    >>> errors.triggers
+    [('activate / bob', 0, 1), ('activate / ann', 1, 1)]
+    >>> errors.false_activations
+    [('hello / ann', 1)]
+    """
+    array, _ = _check_probabilities(probabilities)
+    times = _check_step_times(step_times, array.shape[1])
+    threshold = _number("threshold", threshold, low=-np.inf)
+    sample_rate = _number("sample_rate", sample_rate)
+    tolerance = _number("tolerance", tolerance)
+    if sample_rate <= 0:
+        raise ValueError(f"`sample_rate` must be > 0. Received: sample_rate={sample_rate}")
+    segments = _check_segments(segments, array.shape[0])
+    names = {1: [str(n) for n in positive_names], 0: [str(n) for n in negative_names]}
+    for kind, label in ((1, "positive_names"), (0, "negative_names")):
+        used = segments[(segments[..., 2] == kind) & (segments[..., 0] >= 0), 3]
+        if used.size and (used.min() < 0 or used.max() >= len(names[kind])):
+            raise ValueError(
+                f"`{label}` must name every bank clip the segments use. Received: "
+                f"{len(names[kind])} names, bank_index up to {int(used.max())}"
+            )
+    group = key if key is not None else (lambda name: name)
+    hits: dict[str, list[int]] = {}
+    sources: dict[str, int] = {}
+    events = detection_events(array, times, threshold, refractory)
+    for clip, clip_events in enumerate(events):
+        inserted = segments[clip][segments[clip][:, 0] >= 0]
+        inserted = inserted[np.argsort(inserted[:, 0], kind="stable")]
+        starts, ends = inserted[:, 0] / sample_rate, inserted[:, 1] / sample_rate
+        positive = inserted[:, 2] == 1
+        detected, false = match_detections(clip_events, ends[positive], tolerance, early)
+        for index, hit in zip(inserted[positive, 3], detected, strict=True):
+            counts = hits.setdefault(group(names[1][index]), [0, 0])
+            counts[0] += int(hit)
+            counts[1] += 1
+        for time in clip_events[false]:
+            before = np.flatnonzero(
+                (starts <= time + _TIME_EPSILON) & (ends + tolerance >= time - _TIME_EPSILON)
+            )
+            if before.size:
+                row = inserted[before[-1]]
+                source = group(names[int(row[2] == 1)][row[3]])
+            else:
+                source = "background"
+            sources[source] = sources.get(source, 0) + 1
+    return WakeWordErrors(
+        threshold=threshold,
+        triggers=sorted(
+            ((name, hit, total) for name, (hit, total) in hits.items()),
+            key=lambda row: (row[1] - row[2], row[0]),
+        ),
+        false_activations=sorted(sources.items(), key=lambda row: (-row[1], row[0])),
+    )

@@ -355,6 +355,8 @@ def test_load_clip_bank_from_folders(tmp_path):
         # 0.3 s of tone kept with up to 10 ms either side; 0.2 s silences cut.
         assert 0.29 * 16000 <= clip.size <= 0.33 * 16000
     assert bank.backgrounds[0].size == 16000  # backgrounds are not trimmed
+    assert bank.names("positives") == [str(tmp_path / "pos" / f) for f in ("a.wav", "b.WAV")]
+    assert bank.names("negatives") == [str(tmp_path / "neg" / f) for f in ("c.wav", "more/d.wav")]
     data = trigger_word_dataset(bank, 2, duration=3.0, seed=0)
     assert data.audio.shape == (2, 48000)
     files = load_clip_bank([tmp_path / "pos" / "a.wav"], trim=False)
@@ -393,6 +395,30 @@ def test_clip_banks_join():
         a + ClipBank(sample_rate=8000)
 
 
+def test_clip_bank_names():
+    clips = [np.ones(3, np.float32)] * 3
+    unnamed = ClipBank(clips, clips[:2])
+    assert unnamed.names("positives") == ["positive 0", "positive 1", "positive 2"]
+    assert unnamed.names("negatives") == ["negative 0", "negative 1"]
+    assert (unnamed + unnamed).positive_names == []  # nothing named: nothing stored
+    named = ClipBank(clips[:2], clips, positive_names=["a"], negative_names=["x", "y", "z"])
+    joined = unnamed + named
+    # Place-holders are numbered by the clip's place in the joined bank, so none repeat.
+    assert joined.names("positives") == [
+        "positive 0",
+        "positive 1",
+        "positive 2",
+        "a",
+        "positive 4",
+    ]
+    assert joined.names("negatives") == ["negative 0", "negative 1", "x", "y", "z"]
+    assert len(set(joined.names("positives"))) == len(joined.positives)
+    with pytest.raises(ValueError, match="`positive_names` must not name more clips"):
+        ClipBank(clips[:1], positive_names=["a", "b"]).names("positives")
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        unnamed.names("backgrounds")
+
+
 # -- synthetic banks -------------------------------------------------------------------
 
 
@@ -412,6 +438,12 @@ def test_speech_clip_bank(cache):
     )
     assert len(bank.positives) == 2 and len(bank.negatives) == 3 and not bank.backgrounds
     assert all(0.35 < c.size / 16000 < 1.2 for c in bank.positives)
+    assert bank.names("positives") == [
+        "activate / espeak-ng en-us x1.00",
+        "activate / espeak-ng en-gb+m3 x1.20 pitch 40",
+    ]
+    assert [n.split(" / ")[0] for n in bank.names("negatives")] == ["active", "motivate", "hello"]
+    assert all(n.split(" / ")[1] in {v.label for v in voices} for n in bank.negative_names)
     data = trigger_word_dataset(bank, 2, duration=4.0, seed=0)
     assert np.abs(data.audio).max() > 0.15
     with pytest.raises(ValueError, match="must not contain the trigger"):
@@ -444,6 +476,7 @@ def test_alsa_recordings():
     bank = alsa_recordings()
     assert len(bank.negatives) == 8 and len(bank.backgrounds) == 1 and not bank.positives
     assert all(0.5 < c.size / 16000 < 1.6 for c in bank.negatives)
+    assert "Front_Center / alsa-utils recording" in bank.names("negatives")
     with pytest.raises(FileNotFoundError, match="apt-get install alsa-utils"):
         alsa_recordings(directory="/nonexistent")
 
