@@ -64,8 +64,9 @@ def check_rank(name: str, shape: Any, rank: int, layout: str) -> None:
 def check_in_range(
     name: str, value: Any, low: float, high: float, include_high: bool = False
 ) -> float:
-    """Returns `value` as a float in [low, high) (or [low, high]), else raises."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """Returns `value` as a float in [low, high) (or [low, high]), else raises. Any real
+    number is accepted (numpy scalars such as `np.float32(0.5)` too); bools are not."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
     if not (low <= value < high or (include_high and value == high)):
         bracket = "]" if include_high else ")"
@@ -74,8 +75,9 @@ def check_in_range(
 
 
 def check_greater(name: str, value: Any, bound: float) -> float:
-    """Returns `value` as a float > bound, else raises naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """Returns `value` as a float > bound, else raises naming `name`. Any real number is
+    accepted (numpy scalars too); bools are not."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
     if not value > bound:
         raise ValueError(f"`{name}` must be > {bound}. Received: {name}={value}")

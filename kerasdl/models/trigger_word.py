@@ -684,8 +684,6 @@ class TriggerWordStreamer:
         Returns:
             The threshold to compare this streamer's outputs with (a Python float).
         """
-        if isinstance(probability, np.floating):
-            probability = float(probability)
         p = check_in_range("probability", probability, 0, 1, include_high=True)
         if self.output == "probability":
             return p
