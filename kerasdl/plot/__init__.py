@@ -5,6 +5,7 @@ from kerasdl.plot.detection import draw_detections
 from kerasdl.plot.embeddings import embeddings_tsne
 from kerasdl.plot.images import image_grid
 from kerasdl.plot.roc import plot_roc
+from kerasdl.plot.wakeword import plot_wakeword_errors
 
 __all__ = [
     "draw_detections",
@@ -12,4 +13,5 @@ __all__ = [
     "image_grid",
     "plot_det",
     "plot_roc",
+    "plot_wakeword_errors",
 ]

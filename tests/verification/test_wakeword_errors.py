@@ -167,3 +167,28 @@ def test_errors_table_and_bad_input():
         wakeword_errors(p, times, segments, POSITIVES, NEGATIVES, sample_rate=0)
     with pytest.raises(ValueError, match=r"`step_times` must have shape"):
         wakeword_errors(p, times[:3], segments, POSITIVES, NEGATIVES, sample_rate=SR)
+
+
+def test_plot_wakeword_errors(tmp_path):
+    from PIL import Image
+
+    from kerasdl.plot import plot_wakeword_errors
+
+    p, times, segments = random_segments(2)
+    errors = wakeword_errors(p, times, segments, POSITIVES, NEGATIVES, 0.4, sample_rate=SR)
+    assert errors.triggers and errors.false_activations
+    path = plot_wakeword_errors(errors, tmp_path / "errors.png", top=3, title="random")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size[0] >= 1000
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    # Both charts hold bars: blue (recall) and red (false activations) pixels.
+    blue = (pixels[..., 2] > 150) & (pixels[..., 0] < 80)
+    red = (pixels[..., 0] > 180) & (pixels[..., 1] < 80) & (pixels[..., 2] < 80)
+    assert blue.sum() > 500 and red.sum() > 500
+    empty = wakeword_errors(p, times, segments, POSITIVES, NEGATIVES, 2.0, sample_rate=SR)
+    assert empty.false_activations == []
+    plot_wakeword_errors(empty, tmp_path / "none.png")
+    with pytest.raises(TypeError, match="`errors` must be a WakeWordErrors"):
+        plot_wakeword_errors({"triggers": []}, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="`top` must be an integer >= 1"):
+        plot_wakeword_errors(errors, tmp_path / "x.png", top=0)
