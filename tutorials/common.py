@@ -9,11 +9,16 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def parse_args(description: str) -> argparse.Namespace:
-    """`--out DIR` (default outputs/) and `--quick` (tiny settings, used by the tests)."""
+def parse_args(description: str, seed: bool = False) -> argparse.Namespace:
+    """`--out DIR` (default outputs/) and `--quick` (tiny settings, used by the tests);
+    with `seed`, `--seed N` (default 0) too."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", default="outputs", help="folder for the PNG files")
     parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
+    if seed:
+        parser.add_argument(
+            "--seed", type=int, default=0, help="random seed of the run (default 0)"
+        )
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     return args
