@@ -203,6 +203,7 @@ FULL = dict(
     test_positive_examples=200,
     test_negative_examples=400,
     epochs=12,
+    resamples=200,
     negative_words=None,
     engines=("flite", "festival"),
 )
@@ -218,6 +219,7 @@ QUICK = dict(
     test_positive_examples=8,
     test_negative_examples=8,
     epochs=2,
+    resamples=10,
     negative_words=("active", "captivate", "hello", "computer", "weather", "seven"),
     engines=("flite",),
 )
@@ -477,6 +479,7 @@ def main() -> None:
     from kerasdl.plot.det import plot_det
     from kerasdl.plot.wakeword import plot_wakeword_errors
     from kerasdl.verification.wakeword import (
+        bootstrap_operating_point,
         detection_events,
         operating_curve,
         threshold_for_false_activations,
@@ -616,6 +619,11 @@ def main() -> None:
         f"({scores.negative_false_activations_per_hour:.2f} per hour) on negative audio, "
         f"{scores.false_activations_per_hour:.2f} per hour on all non-trigger audio"
     )
+    spread = bootstrap_operating_point(
+        probabilities, step_times, trigger_ends, TARGET, resamples=settings["resamples"],
+        **scoring,
+    )  # fmt: skip
+    print(f"  the same held-out clips resampled, each at its own threshold: {spread.summary()}")
     for fixed in (0.5, 0.9):
         at = wakeword_scores(probabilities, step_times, trigger_ends, fixed, **scoring)
         print(

@@ -13,9 +13,11 @@ from kerasdl.verification.roc import (
     verification_accuracy,
 )
 from kerasdl.verification.wakeword import (
+    BootstrapOperatingPoints,
     OperatingCurve,
     WakeWordErrors,
     WakeWordScores,
+    bootstrap_operating_point,
     detection_events,
     detection_steps,
     match_detections,
@@ -26,12 +28,14 @@ from kerasdl.verification.wakeword import (
 )
 
 __all__ = [
+    "BootstrapOperatingPoints",
     "EncodingDatabase",
     "OperatingCurve",
     "WakeWordErrors",
     "WakeWordScores",
     "all_pairs",
     "balanced_pairs",
+    "bootstrap_operating_point",
     "detection_events",
     "detection_steps",
     "equal_error_rate",

@@ -36,6 +36,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from kerasdl._validation import check_positive_int
+
 SECONDS_PER_HOUR = 3600.0
 # Times within a nanosecond count as equal, so a refractory period that is a whole number
 # of step spacings lands on a step despite float rounding of the step times.
@@ -600,6 +602,112 @@ def threshold_for_false_activations(
         else:
             low = middle + 1
     return float(candidates[low])
+
+
+class BootstrapOperatingPoints(NamedTuple):
+    """The operating point recomputed on resampled sets of clips.
+
+    Attributes:
+        thresholds: `(resamples,)` each resample's threshold for the target rate.
+        recall: `(resamples,)` each resample's recall at its own threshold.
+    """
+
+    thresholds: np.ndarray
+    recall: np.ndarray
+
+    def summary(self) -> str:
+        """The recall's mean, standard deviation and 5-95% range, as text."""
+        low, high = np.quantile(self.recall, [0.05, 0.95])
+        spread = self.recall.std(ddof=1) if self.recall.size > 1 else 0.0
+        return (
+            f"recall {self.recall.mean():.3f} +- {spread:.3f} (5-95%: {low:.3f}-{high:.3f}) "
+            f"over {self.recall.size} resamples"
+        )
+
+
+def bootstrap_operating_point(
+    probabilities: Any,
+    step_times: Any,
+    trigger_ends: Any,
+    target: float = 1.0,
+    *,
+    resamples: int = 200,
+    seed: int = 0,
+    refractory: float = 1.0,
+    tolerance: float = 1.0,
+    early: float = 0.0,
+    duration: Any = None,
+) -> BootstrapOperatingPoints:
+    """How much the recall at a target rate of false activations moves with the test clips.
+
+    The threshold for <= `target` false activations per hour is set by the few
+    highest-scoring negatives, so one test set's recall there is a noisy figure. Each
+    resample draws, with replacement, as many clips with a trigger from the clips with a
+    trigger and as many negative clips from the negative ones (`rng =
+    np.random.default_rng(seed)`; per resample `rng.integers(0, n, n)` for the clips with
+    a trigger, then for the negative clips), chooses its own threshold
+    (`threshold_for_false_activations`) and scores its recall there (`wakeword_scores`).
+
+    Args:
+        probabilities: `(clips, steps)` per-step scores.
+        step_times: `(steps,)` seconds of audio each step has heard.
+        trigger_ends: `(clips, k)` trigger end times in seconds, negative entries as padding.
+        target: false activations per hour of negative audio allowed.
+        resamples: how many resampled sets (>= 1).
+        seed: seed of the draws.
+        refractory: seconds after an event during which the detector does not fire again.
+        tolerance: seconds after a trigger's end within which an event is its hit.
+        early: seconds before a trigger's end that still count as its hit.
+        duration: seconds of each clip (a number or `(clips,)`); defaults to
+            `step_times[-1]`.
+
+    Returns:
+        `BootstrapOperatingPoints`.
+
+    Raises:
+        ValueError: no clip with a trigger or no negative clip.
+
+    Example:
+
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0, 0.5, (40, 50)); p[:20, 30] = rng.uniform(0.3, 1.0, 20)
+    >>> ends = np.where(np.arange(40)[:, None] < 20, 3.0, -1.0)
+    >>> spread = bootstrap_operating_point(p, np.arange(1, 51) * 0.1, ends, 360.0,
+    ...                                    resamples=50)
+    >>> spread.recall.shape, bool(0 < spread.recall.std() < 0.3)
+    ((50,), True)
+    """
+    array, _ = _check_probabilities(probabilities)
+    clips = array.shape[0]
+    ends = _check_trigger_ends(trigger_ends, clips, False)
+    durations = _check_durations(duration, clips, _check_step_times(step_times, array.shape[1]))
+    resamples = check_positive_int("resamples", resamples)
+    with_trigger = np.flatnonzero(~np.isnan(ends).all(axis=1))
+    negative = np.flatnonzero(np.isnan(ends).all(axis=1))
+    if not with_trigger.size or not negative.size:
+        raise ValueError(
+            "`trigger_ends` must give some clips a trigger and leave some without one. "
+            f"Received: {with_trigger.size} clips with a trigger, {negative.size} without"
+        )
+    ends = np.where(np.isnan(ends), -1.0, ends)
+    rng = np.random.default_rng(seed)
+    thresholds, recall = np.empty(resamples), np.empty(resamples)
+    for r in range(resamples):
+        chosen = np.concatenate(
+            [
+                with_trigger[rng.integers(0, with_trigger.size, with_trigger.size)],
+                negative[rng.integers(0, negative.size, negative.size)],
+            ]
+        )
+        common = dict(refractory=refractory, duration=durations[chosen])
+        thresholds[r] = threshold_for_false_activations(
+            array[chosen], step_times, target, trigger_ends=ends[chosen], **common
+        )
+        recall[r] = wakeword_scores(
+            array[chosen], step_times, ends[chosen], thresholds[r],
+            tolerance=tolerance, early=early, **common,
+        ).recall  # fmt: skip
+    return BootstrapOperatingPoints(thresholds, recall)
 
 
 # Error analysis ------------------------------------------------------------------------------
