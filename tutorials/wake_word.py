@@ -50,7 +50,7 @@ Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0]`. Write
   at the chosen threshold (`kerasdl.plot.plot_wakeword_errors`);
 - `wake_word_chimed.wav`, `wake_word.keras`, `wake_word_int8.tflite`.
 
-What it shows (full run: 222 s wall on 2 idle cores, 249-265 s shared with other jobs,
+What it shows (full run: 204-224 s wall on 2 idle cores, 250-265 s shared with other jobs,
 the synthesis cached; a first run synthesises ~2,100 clips in about 100 s more): 600
 espeak-ng voices, 2,400 trigger clips and 3,984 others with the changed copies (3 per
 trigger, 2 per other clip); 3,500 examples of 6 s; 12 epochs. Held out: 394 triggers by
@@ -60,21 +60,26 @@ clips plus the positive set's clips without a trigger). The issue's target, reca
 
 - Keras model (seed 0): threshold 0.961 for <= 1 false activation per hour of negative
   audio: recall 0.475 (1 false activation, 0.81 per hour; 0.64 per hour on all
-  non-trigger audio); at threshold 0.5 recall 0.645 at 32 per hour, at 0.9 recall 0.556
-  at 9.0 per hour. With `--seed 1`: recall 0.249 at 0.81 per hour (threshold 0.984), 0.734
-  at threshold 0.5 (41 per hour). In-distribution (dev clips of espeak-ng voices) the loss
-  is about 0.026.
+  non-trigger audio); over 200 bootstrap resamples of the held-out clips
+  (`bootstrap_operating_point`, each resample at its own threshold) 0.465 +- 0.049
+  (5-95%: 0.383-0.544), a spread much smaller than the seeds' below; at threshold 0.5
+  recall 0.645 at 32 per hour, at 0.9 recall 0.556 at 9.0 per hour. With `--seed 1`:
+  recall 0.249 at 0.81 per hour (threshold 0.984), 0.734 at threshold 0.5 (41 per hour).
+  In-distribution (dev clips of espeak-ng voices) the loss is about 0.026.
 - The weights kept are an exponential moving average over the training steps
   (`Adam(use_ema=True, ema_momentum=0.995)`, about the last 200 of 660 steps), the
   cheapest form of weight averaging, which finds flatter minima that carry over better to
   unseen domains. Measured at full size in a harness that differs from this script only
   in scheduling the learning rate on the training loss (recall at 1 / 3 / 10 false
-  activations per hour, seeds 0 / 1 / 2): without averaging - / 0.145 / 0.089 at 1 per
-  hour (0.183 and 0.551 at 3, 0.431 and 0.637 at 10 for seeds 1 and 2); momentum 0.99:
-  0.533 / 0.363 / 0.223 (3 per hour 0.612 / 0.503 / 0.429, 10 per hour 0.726 / 0.645 /
-  0.632); momentum 0.995: 0.513 / 0.492 / 0.330 (0.612 / 0.571 / 0.406, 0.718 / 0.652 /
-  0.624). In this script, seed 0 went from 0.462 to 0.475 at <= 1 per hour and from
-  0.566 to 0.645 at threshold 0.5.
+  activations per hour, seeds 0 / 1 / 2): without averaging 0.495 / 0.145 / 0.089 at 1
+  per hour (3 per hour 0.556 / 0.183 / 0.551, 10 per hour 0.612 / 0.431 / 0.637; means
+  0.243 / 0.430 / 0.560); momentum 0.99: 0.533 / 0.363 / 0.223 (0.612 / 0.503 / 0.429,
+  0.726 / 0.645 / 0.632); momentum 0.995: 0.513 / 0.492 / 0.330 (0.612 / 0.571 / 0.406,
+  0.718 / 0.652 / 0.624; means 0.445 / 0.530 / 0.665), and 0.416 / 0.482 / 0.563 at
+  seed 3. Not better with the averaging: 20 epochs (seeds 1 and 2: 0.173 and 0.386 at
+  1 per hour), 8 epochs (0.419 and 0.132) or 7,000 examples (0.183 and 0.508). In this
+  script, seed 0 went from 0.462 to 0.475 at <= 1 per hour and from 0.566 to 0.645 at
+  threshold 0.5.
 - Before the averaging (seed 0): threshold 0.924, recall 0.462 at 0.81 per hour; 0.566
   at threshold 0.5 (18 per hour), 0.485 at 0.9 (3.3 per hour). Before the masks, the
   telephone band and the extra copies (and the int8 front end options): recall 0.289 at
@@ -144,34 +149,36 @@ clips plus the positive set's clips without a trigger). The issue's target, reca
   voices (almost none of their triggers reach the threshold; rms's median peak stays
   under 0.5), while the diphone voices (kal, kal16, festival's kal and ked) score 0.99+.
   The telephone band raised the hits of the 8 kHz kal voice from 0.42 to 0.60.
-- The int8 streaming TFLite file, outputting logits (84.7 KB, builtin ops only, 3.8 ms
-  of compute per second of audio, 0.15 ms per 40 ms call, measured in the seed-0 run)
+- The int8 streaming TFLite file, outputting logits (84.7 KB, builtin ops only, 3.5-4.1
+  ms of compute per second of audio, 0.14-0.16 ms per 40 ms call, in the seed-0 runs)
   follows the Keras model: at the Keras threshold (logit 3.20) recall 0.452 (-2.3
   points) at 2.4 false activations per hour; at its own threshold for <= 1 per hour
   (logit 3.43, p 0.969) recall 0.414 at 0.81 per hour, 6.1 points under Keras at the
-  same rate (seed 1: 0.239 against 0.249, -1.0). Its logits differ from Keras by up to
-  0.35 on streamed dev inputs and 2.6 on the held-out clips (the largest gaps sit far
-  below the threshold). Before the averaging: +3.0 points at the Keras threshold, 0.439
-  at its own (-2.3). The probability
-  output gave 0.442 in the same place; it is kept off because its int8 steps of 1/256
-  leave no threshold above ~0.99. Before `magnitude="approximate"` and `log_offset=5e-2`
-  the int8 recall was 0.
+  same rate (seed 1: 0.239 against 0.249, -1.0). Over the same 200 resamples (paired),
+  the int8 recall at its own threshold minus Keras' at its own is -4.5 points on average
+  (sd 4.7): at this operating point the file loses more than the issue's 2 points (the
+  slow test's checks at thresholds 0.5 and 0.8 stay within 2). Its logits differ from
+  Keras by up to 0.35 on streamed dev inputs and 2.6 on the held-out clips (the largest
+  gaps sit far below the threshold). Before the averaging: +3.0 points at the Keras
+  threshold, 0.439 at its own (-2.3). The probability output gave 0.442 in the same
+  place; it is kept off because its int8 steps of 1/256 leave no threshold above ~0.99.
+  Before `magnitude="approximate"` and `log_offset=5e-2` the int8 recall was 0.
 - Before the averaging, the 2.3 points were the operating point's noise, not a loss the
-  int8 file carries (measured on the saved full-run model, the same held-out set and calibration
-  rebuilt): over 40 bootstrap resamples of the held-out clips, the int8 recall at its own
-  <= 1 per hour threshold minus Keras' at its own is +0.2 points on average (sd 3.9;
-  Keras' recall itself has sd 6.5), and at <= 2 / <= 4 per hour the file gives 0.454 /
-  0.513 against Keras 0.480 / 0.505. Within 1.5 of the threshold logit the file's logits
-  sit 0.56 from Keras on average (+0.30 on average): an error spread over the whole
-  graph (each int8 tensor adds ~0.3 of its step rms, by TFLite's QuantizationDebugger)
-  and carried from step to step by the GRU states, not the logit's own int8 step
-  (0.073). No variant cut it much: the final Dense in float (selective quantisation,
-  builtins only; 83.5 KB) 0.565, recall 0.449 at 0.81 per hour; the mel filterbank,
-  LOG and convolution in float (169 KB) 0.51, 0.371; the convolution alone in float
-  (139 KB) 0.45, 0.449; 200 calibration clips (6,000 calls) 0.75, 0.332; 100 training
-  mixes with triggers 0.62, 0.424; per-tensor weights (74 KB) 0.71 but recall 0.490 /
-  0.523 / 0.528 at <= 1 / 2 / 4 per hour (bootstrap: +6.0 points over Keras, sd 6.2),
-  kept per-channel until more than one model and held-out set agree.
+  int8 file carries (measured on the saved full-run model, the same held-out set and
+  calibration rebuilt): over 40 bootstrap resamples of the held-out clips, the int8
+  recall at its own <= 1 per hour threshold minus Keras' at its own is +0.2 points on
+  average (sd 3.9; Keras' recall itself has sd 6.5), and at <= 2 / <= 4 per hour the
+  file gives 0.454 / 0.513 against Keras 0.480 / 0.505. Within 1.5 of the threshold
+  logit the file's logits sit 0.56 from Keras on average (+0.30 on average): an error
+  spread over the whole graph (each int8 tensor adds ~0.3 of its step rms, by TFLite's
+  QuantizationDebugger) and carried from step to step by the GRU states, not the logit's
+  own int8 step (0.073). No variant cut it much: the final Dense in float (selective
+  quantisation, builtins only; 83.5 KB) 0.565, recall 0.449 at 0.81 per hour; the mel
+  filterbank, LOG and convolution in float (169 KB) 0.51, 0.371; the convolution alone
+  in float (139 KB) 0.45, 0.449; 200 calibration clips (6,000 calls) 0.75, 0.332; 100
+  training mixes with triggers 0.62, 0.424; per-tensor weights (74 KB) 0.71 but recall
+  0.490 / 0.523 / 0.528 at <= 1 / 2 / 4 per hour (bootstrap: +6.0 points over Keras, sd
+  6.2), kept per-channel until more than one model and held-out set agree.
 
 With `--quick` (used by the tests) everything is tiny: a few voices, short clips, two
 epochs; its numbers mean nothing.
@@ -741,6 +748,16 @@ def main() -> None:
         f"at its own threshold logit {int8_threshold:.3f} "
         f"(p {float(1 / (1 + np.exp(-int8_threshold))):.6f}): recall {int8_own.recall:.3f}, "
         f"{int8_own.negative_false_activations_per_hour:.2f} per hour"
+    )
+    # The same seed and clips draw the same resamples, so the two models' recalls pair up.
+    int8_spread = bootstrap_operating_point(
+        int8_logits, step_times, trigger_ends, TARGET, resamples=settings["resamples"],
+        **scoring,
+    )  # fmt: skip
+    change = 100 * (int8_spread.recall - spread.recall)
+    print(
+        f"  int8 minus Keras recall, each at its own threshold, over the same resamples: "
+        f"{change.mean():+.1f} points on average (sd {change.std(ddof=1):.1f})"
     )
     print(
         f"  latency: {1000 * per_second:.1f} ms of compute per second of audio "

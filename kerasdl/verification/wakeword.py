@@ -647,6 +647,9 @@ def bootstrap_operating_point(
     np.random.default_rng(seed)`; per resample `rng.integers(0, n, n)` for the clips with
     a trigger, then for the negative clips), chooses its own threshold
     (`threshold_for_false_activations`) and scores its recall there (`wakeword_scores`).
+    The draws depend only on the seed and the numbers of clips, so two models scored on
+    the same clips with the same seed see the same resamples: the difference of their
+    `recall` arrays is a paired comparison.
 
     Args:
         probabilities: `(clips, steps)` per-step scores.
