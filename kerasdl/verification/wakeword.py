@@ -22,7 +22,10 @@ counted on the negative clips (clips without a trigger: the notes' "negative aud
 the non-trigger parts of every clip (the audio outside the windows). The operating curve
 (DET) is the miss rate against false activations per hour over thresholds; the operating
 point is the lowest threshold whose false activations per hour of negative audio stay
-within a target, e.g. 1 per hour (`threshold_for_false_activations`).
+within a target, e.g. 1 per hour (`threshold_for_false_activations`). That threshold rests
+on the few highest-scoring negatives; `bootstrap_operating_point` shows how much the recall
+there moves when the test clips are resampled. `wakeword_errors` traces the misses and the
+false activations back to the inserted clips (which voice, which word).
 
 Times are in seconds: `step_times = trigger_word_step_ends(num_samples, model) /
 sample_rate` and `trigger_ends = examples.trigger_ends / sample_rate` (negative entries pad
