@@ -136,6 +136,7 @@ def tflite(
     check_inputs: Any = None,
     labelled_data: tuple[Any, Any] | None = None,
     integer_io: bool = False,
+    per_channel: bool = True,
 ) -> ParityReport:
     """Converts `model` to a `.tflite` file and reports its parity with Keras.
 
@@ -183,6 +184,9 @@ def tflite(
             one-hot `(n, classes)`) for a single-output classifier: the report then has
             the Keras and TFLite accuracy and their difference.
         integer_io: int8 inputs and outputs; only with `quantization="int8"`.
+        per_channel: quantize each output channel of a weight tensor with its own scale
+            (TFLite's default); False gives one scale per tensor, for integer kernels that
+            only take per-tensor weights. Only with "dynamic" or "int8".
 
     Returns:
         A `ParityReport`.
@@ -226,6 +230,13 @@ def tflite(
             "`integer_io` must be False unless quantization='int8'. "
             f"Received: integer_io={integer_io!r} with quantization={quantization!r}"
         )
+    if not isinstance(per_channel, bool):
+        raise TypeError(f"`per_channel` must be a bool. Received: per_channel={per_channel!r}")
+    if not per_channel and quantization not in ("dynamic", "int8"):
+        raise ValueError(
+            "`per_channel` must be True unless quantization is 'dynamic' or 'int8' (only "
+            f"quantized weights have scales). Received: quantization={quantization!r}"
+        )
     path = _check_output_path(path)
     specs, pack = _model_inputs(model)
     shapes = _static_shapes(specs, input_shape)
@@ -248,8 +259,9 @@ def tflite(
         labelled_x, labels = _labelled(labelled_data, specs, shapes, model)
 
     content = _convert(
-        model, specs, shapes, pack, quantization, calibration, allow_flex_ops, integer_io
-    )
+        model, specs, shapes, pack, quantization, calibration, allow_flex_ops, integer_io,
+        per_channel,
+    )  # fmt: skip
     _write_atomically(path, content)
 
     if checks is not None:
@@ -786,7 +798,9 @@ def _accuracy(outputs, labels: np.ndarray) -> float:
 # Conversion -------------------------------------------------------------------------------
 
 
-def _convert(model, specs, shapes, pack, quantization, calibration, allow_flex, integer_io):
+def _convert(
+    model, specs, shapes, pack, quantization, calibration, allow_flex, integer_io, per_channel
+):
     signature = [
         tf.TensorSpec(shape, spec.dtype, name=spec.name)
         for spec, shape in zip(specs, shapes, strict=True)
@@ -814,6 +828,9 @@ def _convert(model, specs, shapes, pack, quantization, calibration, allow_flex, 
         )
         if quantization != "none":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if not per_channel:
+            # The converter's own switch (no public flag yet): one scale per weight tensor.
+            converter._experimental_disable_per_channel = True
         if quantization == "float16":
             converter.target_spec.supported_types = [tf.float16]
         if quantization == "int8":

@@ -201,6 +201,37 @@ def test_int8_integer_io(digits, tmp_path):
     assert report.max_abs_diff == pytest.approx(np.abs(probabilities - expected).max(), abs=1e-6)
 
 
+def _most_scales(path):
+    """The most quantization scales any int8 tensor of a .tflite file has (activations
+    always have one; a per-channel weight has one per output channel)."""
+    import tensorflow as tf
+
+    details = tf.lite.Interpreter(model_path=str(path)).get_tensor_details()
+    return max(
+        len(d["quantization_parameters"]["scales"]) for d in details if d["dtype"] == np.int8
+    )
+
+
+def test_int8_per_tensor_weights(digits, tmp_path):
+    model, (x_train, _), (x_test, y_test) = digits
+    common = dict(quantization="int8", representative_data=x_train[:200])
+    per_channel = tflite(model, tmp_path / "channel.tflite", **common)
+    per_tensor = tflite(
+        model, tmp_path / "tensor.tflite", per_channel=False, labelled_data=(x_test, y_test),
+        **common,
+    )  # fmt: skip
+    # Per channel, the convolution kernel has one scale per output filter; per tensor, no
+    # tensor has more than one.
+    assert _most_scales(tmp_path / "channel.tflite") == 10  # Dense(10): one per unit
+    assert _most_scales(tmp_path / "tensor.tflite") == 1
+    assert abs(per_tensor.accuracy_change) <= 0.05, per_tensor
+    assert per_tensor.max_abs_diff <= 0.2 and per_channel.max_abs_diff <= 0.1
+    with pytest.raises(ValueError, match="`per_channel` must be True unless quantization"):
+        tflite(model, tmp_path / "x.tflite", per_channel=False)
+    with pytest.raises(TypeError, match="`per_channel` must be a bool"):
+        tflite(model, tmp_path / "x.tflite", per_channel="no", **common)
+
+
 def test_flex_ops_error_names_the_op_and_leaves_nothing(tmp_path):
     inputs = keras.Input((6,))
     model = keras.Model(inputs, keras.layers.Dense(3)(CumProd()(inputs)))
