@@ -33,7 +33,9 @@ from ai_edge_litert import schema_py_generated as schema
 
 from kerasdl._validation import check_one_of
 
-QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
+QUANTIZATIONS = ("none", "dynamic", "float16", "int8", "int16x8")
+# Full-integer modes, whose activation ranges are calibrated on representative data.
+CALIBRATED = ("int8", "int16x8")
 # Examples drawn when no data is given to check parity on.
 NUM_RANDOM_CHECK_INPUTS = 16
 
@@ -44,7 +46,7 @@ class ParityReport:
 
     Attributes:
         path: the `.tflite` file.
-        quantization: "none", "dynamic", "float16" or "int8".
+        quantization: "none", "dynamic", "float16", "int8" or "int16x8".
         size_bytes: size of the file.
         input_shapes: the static input shapes the model was converted with.
         ops: sorted names of the operators in the flatbuffer, every subgraph included
@@ -155,6 +157,11 @@ def tflite(
           int8 for microcontrollers (`TFLiteModel` converts them for you). Recurrent layers
           that loop over time cannot be int8-calibrated (the TF 2.21 converter crashes);
           use `unroll=True` or a single-step model with the state as explicit inputs.
+        - "int16x8": full-integer with int16 activations and int8 weights (TFLite's 16x8
+          mode), calibrated like "int8": 256 times finer activation steps for about the
+          same file size, for models whose int8 error adds up (e.g. a recurrent state
+          carried from call to call). TFLite runs its 16x8 kernels without the optimised
+          int8 paths, so it is several times slower on a CPU; the interface stays float32.
 
     Data arguments (`representative_data`, `check_inputs`, the `x` of `labelled_data`) take
     a numpy array `(n, ...)` for a single-input model, a list of arrays in input order or a
@@ -167,9 +174,9 @@ def tflite(
         path: the `.tflite` file to write; its directory must exist. Written to a temporary
             file in that directory and renamed into place, so `path` is either the old file
             or the complete new one.
-        quantization: one of "none", "dynamic", "float16", "int8".
-        representative_data: calibration examples, required for "int8" (a few hundred
-            typical inputs).
+        quantization: one of "none", "dynamic", "float16", "int8", "int16x8".
+        representative_data: calibration examples, required for "int8" and "int16x8" (a
+            few hundred typical inputs).
         input_shape: the static input shape including the batch, e.g. `(1, 28, 28, 1)`;
             a list of shapes for several inputs. Needed when the model has unknown
             non-batch dimensions.
@@ -186,7 +193,7 @@ def tflite(
         integer_io: int8 inputs and outputs; only with `quantization="int8"`.
         per_channel: quantize each output channel of a weight tensor with its own scale
             (TFLite's default); False gives one scale per tensor, for integer kernels that
-            only take per-tensor weights. Only with "dynamic" or "int8".
+            only take per-tensor weights. Only with "dynamic", "int8" or "int16x8".
 
     Returns:
         A `ParityReport`.
@@ -195,8 +202,8 @@ def tflite(
         TypeError: if `model` is not a `keras.Model`.
         ValueError: if an argument is invalid (nothing is written then); if the model
             needs Flex ops and `allow_flex_ops` is False (the message names the ops); if it
-            needs ops TFLite has no kernel for at all; if "int8" is asked for a model with
-            a recurrent loop.
+            needs ops TFLite has no kernel for at all; if "int8" or "int16x8" is asked for a
+            model with a recurrent loop.
         RuntimeError: if the converter fails for another reason.
 
     Example:
@@ -232,7 +239,7 @@ def tflite(
         )
     if not isinstance(per_channel, bool):
         raise TypeError(f"`per_channel` must be a bool. Received: per_channel={per_channel!r}")
-    if not per_channel and quantization not in ("dynamic", "int8"):
+    if not per_channel and quantization not in ("dynamic", *CALIBRATED):
         raise ValueError(
             "`per_channel` must be True unless quantization is 'dynamic' or 'int8' (only "
             f"quantized weights have scales). Received: quantization={quantization!r}"
@@ -243,11 +250,12 @@ def tflite(
 
     # Every data argument is checked before anything is converted or written.
     calibration = None
-    if quantization == "int8":
+    if quantization in CALIBRATED:
         if representative_data is None:
             raise ValueError(
-                "`representative_data` must be given for quantization='int8' (typical "
-                "inputs to calibrate activation ranges on). Received: representative_data=None"
+                f"`representative_data` must be given for quantization={quantization!r} "
+                "(typical inputs to calibrate activation ranges on). Received: "
+                "representative_data=None"
             )
     if representative_data is not None:
         calibration = _as_arrays("representative_data", representative_data, specs, shapes)
@@ -814,15 +822,14 @@ def _convert(
         archive.track(model)
         archive.add_endpoint("serve", serve, input_signature=signature)
         archive.write_out(export_dir, verbose=False)
-        if quantization == "int8":
-            _check_int8_calibration_safe(export_dir)
+        if quantization in CALIBRATED:
+            _check_int8_calibration_safe(export_dir, quantization)
 
         converter = tf.lite.TFLiteConverter.from_saved_model(export_dir)
-        builtins = (
-            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
-            if quantization == "int8"
-            else tf.lite.OpsSet.TFLITE_BUILTINS
-        )
+        builtins = {
+            "int8": tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+            "int16x8": tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+        }.get(quantization, tf.lite.OpsSet.TFLITE_BUILTINS)
         converter.target_spec.supported_ops = [builtins] + (
             [tf.lite.OpsSet.SELECT_TF_OPS] if allow_flex else []
         )
@@ -833,7 +840,7 @@ def _convert(
             converter._experimental_disable_per_channel = True
         if quantization == "float16":
             converter.target_spec.supported_types = [tf.float16]
-        if quantization == "int8":
+        if quantization in CALIBRATED:
             converter.representative_dataset = _calibration_dataset(specs, shapes, calibration)
             if integer_io:
                 converter.inference_input_type = tf.int8
@@ -863,8 +870,8 @@ def _calibration_dataset(specs, shapes, calibration):
     return examples
 
 
-def _check_int8_calibration_safe(export_dir: str) -> None:
-    """Refuses int8 for graphs with TensorList loops, which crash the TF 2.21 calibrator.
+def _check_int8_calibration_safe(export_dir: str, quantization: str) -> None:
+    """Refuses int8 and int16x8 for graphs with TensorList loops (they crash the calibrator).
 
     The segfault (in `calibrator._feed_tensors`) would kill the whole Python process, so it
     is caught here, before conversion. Unrolled recurrent layers have no TensorList ops.
@@ -879,11 +886,12 @@ def _check_int8_calibration_safe(export_dir: str) -> None:
     loops = sorted(op for op in ops if op.startswith("TensorList"))
     if loops:
         raise ValueError(
-            "`quantization` must not be 'int8' for a model whose recurrent layers loop over "
+            f"`quantization` must not be {quantization!r} for a model whose recurrent layers "
+            "loop over "
             f"time (TensorList ops {loops}): the TF {tf.__version__} converter crashes while "
             "calibrating them. Use quantization='dynamic', build the recurrent layer with "
             "unroll=True, or convert a single-step model with the state as explicit inputs "
-            "and outputs. Received: quantization='int8'"
+            f"and outputs. Received: quantization={quantization!r}"
         )
 
 
