@@ -719,16 +719,23 @@ def main() -> None:
     streamer = TriggerWordStreamer(streaming)
     calibration = streamer.calibration_inputs(train.audio[:40], max_examples=2000)
     checks = streamer.calibration_inputs(dev.audio[:8], max_examples=400)
-    tflite_path = os.path.join(args.out, "wake_word_int8.tflite")
-    report = tflite(
-        streaming,
-        tflite_path,
-        quantization="int8",
-        representative_data=calibration,
-        check_inputs=checks,
-    )
-    runner = TFLiteModel(tflite_path)
-    int8_logits = TriggerWordStreamer(runner, batch_size=len(audio)).run(audio)
+
+    def export_and_stream(quantization):
+        """The streaming model as a calibrated .tflite file, its parity report, a runner,
+        and its outputs on every held-out clip streamed 40 ms at a time."""
+        path = os.path.join(args.out, f"wake_word_{quantization}.tflite")
+        parity = tflite(
+            streaming,
+            path,
+            quantization=quantization,
+            representative_data=calibration,
+            check_inputs=checks,
+        )
+        file_runner = TFLiteModel(path)
+        outputs = TriggerWordStreamer(file_runner, batch_size=len(audio)).run(audio)
+        return path, parity, file_runner, outputs
+
+    tflite_path, report, runner, int8_logits = export_and_stream("int8")
     # Thresholds in logit space: the detector's events depend only on the order of the
     # scores, and the logit keeps the order of the probabilities.
     # (`threshold` may sit just above the largest probability, 1.)
@@ -777,16 +784,7 @@ def main() -> None:
     )
     # The same streaming model with int16 activations (TFLite's 16x8 mode): the GRU
     # states carry less quantisation error from call to call, for ~12 KB more.
-    int16_path = os.path.join(args.out, "wake_word_int16x8.tflite")
-    int16_report = tflite(
-        streaming,
-        int16_path,
-        quantization="int16x8",
-        representative_data=calibration,
-        check_inputs=checks,
-    )
-    int16_runner = TFLiteModel(int16_path)
-    int16_logits = TriggerWordStreamer(int16_runner, batch_size=len(audio)).run(audio)
+    _, int16_report, int16_runner, int16_logits = export_and_stream("int16x8")
     int16_threshold, int16_own = operating_point(int16_logits)
     change = paired_change(int16_logits)
     int16_latency = TriggerWordStreamer(int16_runner)
