@@ -70,18 +70,18 @@ The issue's target, recall >= 0.90 at <= 1 false activation per hour, is missed:
   In-distribution (dev clips of espeak-ng voices) the loss is about 0.026.
 - The weights kept are an exponential moving average over the training steps
   (`Adam(use_ema=True, ema_momentum=0.995)`, about the last 200 of 660 steps), the
-  cheapest form of weight averaging, which finds flatter minima that carry over better to
-  unseen domains. Measured at full size in a harness that differs from this script only
-  in scheduling the learning rate on the training loss (recall at 1 / 3 / 10 false
+  cheapest form of weight averaging, which finds flatter minima that carry over better
+  to unseen domains. Measured at full size in a harness that differs from this script
+  only in scheduling the learning rate on the training loss (recall at 1 / 3 / 10 false
   activations per hour, seeds 0 / 1 / 2): without averaging 0.495 / 0.145 / 0.089 at 1
   per hour (3 per hour 0.556 / 0.183 / 0.551, 10 per hour 0.612 / 0.431 / 0.637; means
   0.243 / 0.430 / 0.560); momentum 0.99: 0.533 / 0.363 / 0.223 (0.612 / 0.503 / 0.429,
   0.726 / 0.645 / 0.632); momentum 0.995: 0.513 / 0.492 / 0.330 (0.612 / 0.571 / 0.406,
-  0.718 / 0.652 / 0.624; means 0.445 / 0.530 / 0.665), and 0.416 / 0.482 / 0.563 at
-  seed 3. Not better with the averaging: 20 epochs (seeds 1 and 2: 0.173 and 0.386 at
-  1 per hour), 8 epochs (0.419 and 0.132) or 7,000 examples (0.183 and 0.508). In this
-  script, seed 0 went from 0.462 to 0.475 at <= 1 per hour and from 0.566 to 0.645 at
-  threshold 0.5.
+  0.718 / 0.652 / 0.624; means 0.445 / 0.530 / 0.665), and 0.416 / 0.482 / 0.563 at seed
+  3. Not better with the averaging: 20 epochs (seeds 1 and 2: 0.173 and 0.386 at 1 per
+  hour), 8 epochs (0.419 and 0.132), 7,000 examples (0.183 and 0.508) or the WORLD
+  resynthesis below (seeds 0 and 1: 0.140 and 0.193). In this script, seed 0 went from
+  0.462 to 0.475 at <= 1 per hour and from 0.566 to 0.645 at threshold 0.5.
 - Before the averaging (seed 0): threshold 0.924, recall 0.462 at 0.81 per hour; 0.566
   at threshold 0.5 (18 per hour), 0.485 at 0.9 (3.3 per hour). Before the masks, the
   telephone band and the extra copies (and the int8 front end options): recall 0.289 at
