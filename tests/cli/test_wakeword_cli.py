@@ -11,13 +11,9 @@ import pytest
 from kerasdl.cli.wakeword import WakeWordDetector, command, run_wakeword
 from kerasdl.data.audio import chime, read_wav, write_wav
 from kerasdl.export.tflite import tflite
-from kerasdl.models.trigger_word import trigger_word, trigger_word_streaming
+from kerasdl.models.trigger_word import trigger_word_streaming
 from kerasdl.verification.wakeword import detection_steps
-from tests.models.trigger_word_helpers import (
-    padded_like_the_streamer,
-    randomize_batch_norm,
-    speech_like,
-)
+from tests.models.trigger_word_helpers import full_clip_probabilities, small_model, speech_like
 
 SR = 16000
 
@@ -26,9 +22,7 @@ SR = 16000
 def models(tmp_path_factory):
     """A small full-clip model (batch norm moved off the identity), its `.keras` file and
     the float TFLite file of its streaming form (two steps per call)."""
-    keras.utils.set_random_seed(0)
-    model = trigger_word(filters=8, units=(8,), mel_bins=16)
-    randomize_batch_norm(model, affine=False)
+    model = small_model()
     folder = tmp_path_factory.mktemp("models")
     keras_path = folder / "model.keras"
     model.save(keras_path)
@@ -40,8 +34,7 @@ def models(tmp_path_factory):
 def reference(model, audio, threshold, refractory):
     """The full-clip model on the audio padded like the streamer pads it, and the steps
     at which the detector fires."""
-    padded, times = padded_like_the_streamer(audio, SR)
-    p = model.predict(padded[None], verbose=0)[0]
+    p, times = full_clip_probabilities(model, audio)
     steps = detection_steps(p, times, threshold, refractory)
     return p, np.minimum(times[steps], audio.size / SR)
 

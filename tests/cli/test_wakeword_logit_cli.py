@@ -5,20 +5,15 @@ printed lines, and the threshold range error."""
 
 import io
 
-import keras
 import numpy as np
 import pytest
 
 from kerasdl.cli.wakeword import WakeWordDetector, command, run_wakeword
 from kerasdl.data.audio import write_wav
 from kerasdl.export.tflite import tflite
-from kerasdl.models.trigger_word import trigger_word, trigger_word_streaming
+from kerasdl.models.trigger_word import trigger_word_streaming
 from kerasdl.verification.wakeword import detection_steps
-from tests.models.trigger_word_helpers import (
-    padded_like_the_streamer,
-    randomize_batch_norm,
-    speech_like,
-)
+from tests.models.trigger_word_helpers import full_clip_probabilities, small_model, speech_like
 
 SR = 16000
 
@@ -27,22 +22,13 @@ SR = 16000
 def files(tmp_path_factory):
     """A small full-clip model (batch norm off the identity) and the float TFLite files of
     its streaming form with each output (two steps per call)."""
-    keras.utils.set_random_seed(0)
-    model = trigger_word(filters=8, units=(8,), mel_bins=16)
-    randomize_batch_norm(model, affine=False)
+    model = small_model()
     folder = tmp_path_factory.mktemp("models")
     paths = {}
     for output in ("probability", "logit"):
         paths[output] = str(folder / f"{output}.tflite")
         tflite(trigger_word_streaming(model, chunk_samples=1280, output=output), paths[output])
     return model, paths
-
-
-def keras_probabilities(model, audio):
-    """The full-clip model on the audio padded as the streamer pads it, and step times."""
-    padded, times = padded_like_the_streamer(audio, SR)
-    p = np.asarray(model(padded[None], training=False))[0].astype(np.float64)
-    return p, times
 
 
 def test_logit_file_fires_where_the_probability_reaches_the_threshold(files, tmp_path):
@@ -53,7 +39,7 @@ def test_logit_file_fires_where_the_probability_reaches_the_threshold(files, tmp
     detector = WakeWordDetector(paths["logit"])
     assert detector.output == "logit"
     assert WakeWordDetector(paths["probability"]).output == "probability"
-    p, times = keras_probabilities(model, audio)
+    p, times = full_clip_probabilities(model, audio)
     logits, logit_times = detector.scores(audio)
     np.testing.assert_allclose(logit_times, times)
     np.testing.assert_allclose(logits, np.log(p / (1 - p)), atol=1e-3)

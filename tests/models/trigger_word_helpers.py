@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from kerasdl.models.trigger_word import trigger_word
+
 
 def randomize_batch_norm(model, seed=0, affine=True):
     """Moving statistics away from (0, 1) (and, with `affine`, gamma and beta away from
@@ -45,3 +47,18 @@ def padded_like_the_streamer(audio, sample_rate=16000):
     padded[:n] = audio
     steps = (padded.size - 2000) // 640
     return padded, (2640 + 640 * np.arange(steps)) / sample_rate
+
+
+def small_model():
+    """A small full-clip trigger-word model (seeded) whose batch norm is not the identity."""
+    keras.utils.set_random_seed(0)
+    model = trigger_word(filters=8, units=(8,), mel_bins=16)
+    randomize_batch_norm(model, affine=False)
+    return model
+
+
+def full_clip_probabilities(model, audio, sample_rate=16000):
+    """The full-clip model on `audio` padded as the streamer pads it (float64), and the
+    end time in seconds of each output step."""
+    padded, times = padded_like_the_streamer(audio, sample_rate)
+    return predict(model, padded[None])[0].astype(np.float64), times
