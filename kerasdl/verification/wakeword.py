@@ -589,6 +589,12 @@ def threshold_for_false_activations(
         array = np.asarray(probabilities)
         trigger_ends = np.full((1,) if array.ndim == 1 else (array.shape[0], 1), -1.0)
     setup = _setup(probabilities, step_times, trigger_ends, refractory, 0.0, 0.0, duration)
+    return _lowest_threshold(setup, target)
+
+
+def _lowest_threshold(setup: _Setup, target: float) -> float:
+    """`threshold_for_false_activations` on a checked set-up (its windows do not matter:
+    only the negative clips' events are counted)."""
     if setup.negative_hours <= 0:
         raise ValueError(
             "`trigger_ends` must leave some clips without a trigger: false activations per "
@@ -688,6 +694,7 @@ def bootstrap_operating_point(
     ends = _check_trigger_ends(trigger_ends, clips, False)
     durations = _check_durations(duration, clips, _check_step_times(step_times, array.shape[1]))
     resamples = check_positive_int("resamples", resamples)
+    target = _number("target", target)
     with_trigger = np.flatnonzero(~np.isnan(ends).all(axis=1))
     negative = np.flatnonzero(np.isnan(ends).all(axis=1))
     if not with_trigger.size or not negative.size:
@@ -705,14 +712,13 @@ def bootstrap_operating_point(
                 negative[rng.integers(0, negative.size, negative.size)],
             ]
         )
-        common = dict(refractory=refractory, duration=durations[chosen])
-        thresholds[r] = threshold_for_false_activations(
-            array[chosen], step_times, target, trigger_ends=ends[chosen], **common
-        )
-        recall[r] = wakeword_scores(
-            array[chosen], step_times, ends[chosen], thresholds[r],
-            tolerance=tolerance, early=early, **common,
-        ).recall  # fmt: skip
+        # One set-up serves both: the threshold counts only the negative clips' events.
+        setup = _setup(
+            array[chosen], step_times, ends[chosen], refractory, tolerance, early,
+            durations[chosen],
+        )  # fmt: skip
+        thresholds[r] = _lowest_threshold(setup, target)
+        recall[r] = _counts(setup, thresholds[r])[0] / setup.valid.sum()
     return BootstrapOperatingPoints(thresholds, recall)
 
 
