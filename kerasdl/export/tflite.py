@@ -31,7 +31,7 @@ import tensorflow as tf
 from ai_edge_litert import interpreter as litert
 from ai_edge_litert import schema_py_generated as schema
 
-from kerasdl._validation import check_one_of
+from kerasdl._validation import check_bool, check_one_of
 
 QUANTIZATIONS = ("none", "dynamic", "float16", "int8", "int16x8")
 # Full-integer modes, whose activation ranges are calibrated on representative data.
@@ -237,8 +237,7 @@ def tflite(
             "`integer_io` must be False unless quantization='int8'. "
             f"Received: integer_io={integer_io!r} with quantization={quantization!r}"
         )
-    if not isinstance(per_channel, bool):
-        raise TypeError(f"`per_channel` must be a bool. Received: per_channel={per_channel!r}")
+    per_channel = check_bool("per_channel", per_channel)
     if not per_channel and quantization not in ("dynamic", *CALIBRATED):
         raise ValueError(
             "`per_channel` must be True unless quantization is 'dynamic' or 'int8' (only "
