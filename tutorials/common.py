@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def parse_args(description: str, seed: bool = False) -> argparse.Namespace:
+def parse_args(
+    description: str,
+    seed: bool = False,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
     """`--out DIR` (default outputs/) and `--quick` (tiny settings, used by the tests);
-    with `seed`, `--seed N` (default 0) too."""
+    with `seed`, `--seed N` (default 0) too; `options` adds a tutorial's own arguments."""
     parser = argparse.ArgumentParser(description=description)
+    if options is not None:
+        options(parser)
     parser.add_argument("--out", default="outputs", help="folder for the PNG files")
     parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
     if seed:
