@@ -140,9 +140,9 @@ The issue's target, recall >= 0.90 at <= 1 false activation per hour, is missed:
   close words said by flite's slt still set the threshold, so it is an option, not the
   default. With 10 instead of 40 close-word settings: 0.591 / 0.629 / 0.701, 0.279 /
   0.404 / 0.739 and 0.284 / 0.439 / 0.612 (seeds 0, 1, 3).
-- Tried this session, not adopted (recall at 1 / 3 / 10 per hour; "reduced": 1,500
-  examples and 8 epochs, seeds 0 and 1, where the base recipe gave 0.33 / 0.43 / 0.65
-  and 0.20 / 0.23 / 0.37):
+- Also tried, not adopted (recall at 1 / 3 / 10 per hour; "reduced": 1,500 examples and
+  8 epochs, seeds 0 and 1, where the base recipe gave 0.33 / 0.43 / 0.65 and 0.20 / 0.23
+  / 0.37):
   - WORLD vocoder resynthesis of half the changed copies (pyworld: the F0 contour
     scaled 0.7-1.5 and its range 0.3-1.6, the spectral envelope warped by 0.82-1.22 and
     smoothed over 2-5 frames, the aperiodicity raised to a power 0.6-1.6), to make the
