@@ -14,6 +14,7 @@ from kerasdl.losses.style import (
     style_cost,
     total_cost,
 )
+from kerasdl.losses.trigger_word import TriggerWordLoss
 from kerasdl.losses.triplet import (
     TripletBatchAllLoss,
     TripletHardLoss,
@@ -32,6 +33,7 @@ __all__ = [
     "NegativeSamplingLoss",
     "SampledSoftmaxLoss",
     "StyleCost",
+    "TriggerWordLoss",
     "TripletBatchAllLoss",
     "TripletHardLoss",
     "TripletLoss",
