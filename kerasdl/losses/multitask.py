@@ -7,6 +7,8 @@ import math
 import keras
 from keras import ops
 
+from kerasdl.losses._shapes import matching_matrices
+
 
 def _check_mask_value(value):
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -86,18 +88,7 @@ class MaskedMultiLabelLoss(keras.losses.Loss):
         self.label_smoothing = _check_label_smoothing(label_smoothing)
 
     def call(self, y_true, y_pred):
-        y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
-        y_true = ops.cast(y_true, y_pred.dtype)
-        if len(y_pred.shape) != 2:
-            raise ValueError(
-                "`y_pred` must have shape [m, T] (examples, tasks). "
-                f"Received: y_pred.shape={tuple(y_pred.shape)}"
-            )
-        if tuple(y_true.shape) != tuple(y_pred.shape):
-            raise ValueError(
-                "`y_true` must have the shape of `y_pred` [m, T] "
-                f"{tuple(y_pred.shape)}. Received: y_true.shape={tuple(y_true.shape)}"
-            )
+        y_true, y_pred = matching_matrices(y_true, y_pred, self.dtype, "[m, T] (examples, tasks)")
         if math.isnan(self.mask_value):
             known = ops.logical_not(ops.isnan(y_true))
         else:

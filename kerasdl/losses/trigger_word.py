@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from kerasdl._validation import check_bool, check_in_range, check_non_negative_int
+from kerasdl.losses._shapes import matching_matrices
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -84,18 +85,7 @@ class TriggerWordLoss(keras.losses.Loss):
         return ops.greater(ops.max_pool(padded, window, strides=1, padding="valid")[..., 0], 0)
 
     def call(self, y_true, y_pred):
-        y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
-        y_true = ops.cast(y_true, y_pred.dtype)
-        if len(y_pred.shape) != 2:
-            raise ValueError(
-                "`y_pred` must have shape (clips, steps). "
-                f"Received: y_pred.shape={tuple(y_pred.shape)}"
-            )
-        if tuple(y_true.shape) != tuple(y_pred.shape):
-            raise ValueError(
-                f"`y_true` must have the shape of `y_pred` {tuple(y_pred.shape)}. "
-                f"Received: y_true.shape={tuple(y_true.shape)}"
-            )
+        y_true, y_pred = matching_matrices(y_true, y_pred, self.dtype, "(clips, steps)")
         per_step = ops.binary_crossentropy(y_true, y_pred, from_logits=self.from_logits)
         loss = ops.mean(per_step, axis=-1)
         if not self.peak_weight:

@@ -99,3 +99,10 @@ def test_config_round_trip():
     assert keras.saving.get_registered_name(MaskedMultiLabelLoss) == (
         "kerasdl>MaskedMultiLabelLoss"
     )
+
+
+def test_shape_errors():
+    with pytest.raises(ValueError, match=r"`y_pred` must have shape \[m, T\] \(examples, tasks\)"):
+        MaskedMultiLabelLoss()(np.zeros((2, 3, 1)), np.zeros((2, 3, 1)))
+    with pytest.raises(ValueError, match=r"`y_true` must have the shape of `y_pred`.*\(2, 3\)"):
+        MaskedMultiLabelLoss()(np.zeros((2, 4)), np.zeros((2, 3)))
