@@ -17,13 +17,14 @@ TUTORIALS = sorted(
 
 
 def extra_arguments(name: str) -> list[str]:
-    """Options the quick run also covers: the wake-word tutorial's Piper voices, when one is
-    installed."""
+    """Options the quick run also covers: the wake-word tutorial's peak weight and Piper
+    voices (when one is installed)."""
     from kerasdl.data.piper import voice_files
 
-    if name == "wake_word" and "en_US-joe-medium" in voice_files():
-        return ["--piper-voices", "2"]
-    return []
+    if name != "wake_word":
+        return []
+    piper = ["--piper-voices", "2"] if "en_US-joe-medium" in voice_files() else []
+    return ["--peak-weight", "0.2", *piper]
 
 
 def promised_pictures(name: str) -> list[str]:
