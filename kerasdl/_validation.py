@@ -25,18 +25,6 @@ def check_positive_int(name: str, value: Any) -> int:
     return value
 
 
-def check_non_negative_int(name: str, value: Any) -> int:
-    """Returns `value` when it is an int >= 0, else raises naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"`{name}` must be a non-negative int. Received: {name}={value!r} "
-            f"of type {type(value).__name__}"
-        )
-    if value < 0:
-        raise ValueError(f"`{name}` must be >= 0. Received: {name}={value}")
-    return value
-
-
 def check_int_tuple(name: str, value: Any, length: int) -> tuple[int, ...]:
     """Returns `value` as a tuple of `length` positive ints, else raises naming `name`."""
     if isinstance(value, int) and not isinstance(value, bool):

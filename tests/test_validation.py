@@ -5,7 +5,7 @@ import fractions
 import numpy as np
 import pytest
 
-from kerasdl._validation import check_greater, check_in_range, check_non_negative_int
+from kerasdl._validation import check_greater, check_in_range
 
 
 @pytest.mark.parametrize(
@@ -33,12 +33,3 @@ def test_ranges_and_messages():
         check_in_range("p", float("nan"), 0, 1)
     with pytest.raises(ValueError, match=r"`scale` must be > 0\. Received: scale=0"):
         check_greater("scale", np.int32(0), 0)
-
-
-def test_non_negative_int():
-    assert check_non_negative_int("count", 0) == 0 and check_non_negative_int("count", 7) == 7
-    with pytest.raises(ValueError, match=r"`count` must be >= 0\. Received: count=-1"):
-        check_non_negative_int("count", -1)
-    for value in (True, 1.0, "2", None):
-        with pytest.raises(TypeError, match="`count` must be a non-negative int"):
-            check_non_negative_int("count", value)

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from kerasdl._validation import check_non_negative_int, check_one_of, check_positive_int
+from kerasdl._validation import check_count, check_one_of, check_positive_int
 from kerasdl.data.audio import read_wav, trim_silence
 from kerasdl.data.speech import Voice, held_out_voices, synthesize_many, train_voices
 
@@ -322,7 +322,7 @@ def synthetic_clip_bank(
     check_one_of("split", split, ("train", "test"))
     if split == "train":
         voices = train_voices(check_positive_int("num_voices", num_voices), seed=seed)
-        if check_non_negative_int("piper_voices", piper_voices):
+        if check_count("piper_voices", piper_voices, 0):
             voices += train_voices(piper_voices, engine="piper", seed=seed)
     else:
         voices = held_out_voices(engines)

@@ -7,7 +7,7 @@ import math
 import keras
 from keras import ops
 
-from kerasdl.losses._shapes import matching_matrices
+from kerasdl._validation import check_matching_2d
 
 
 def _check_mask_value(value):
@@ -88,7 +88,9 @@ class MaskedMultiLabelLoss(keras.losses.Loss):
         self.label_smoothing = _check_label_smoothing(label_smoothing)
 
     def call(self, y_true, y_pred):
-        y_true, y_pred = matching_matrices(y_true, y_pred, self.dtype, "[m, T] (examples, tasks)")
+        y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+        y_true = ops.cast(y_true, y_pred.dtype)
+        check_matching_2d(y_true, y_pred, "[m, T]", "examples, tasks", "the tasks' labels")
         if math.isnan(self.mask_value):
             known = ops.logical_not(ops.isnan(y_true))
         else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
-from kerasdl._validation import check_bool, check_in_range, check_non_negative_int
-from kerasdl.losses._shapes import matching_matrices
+from kerasdl._validation import check_bool, check_count, check_in_range, check_matching_2d
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -73,9 +74,9 @@ class TriggerWordLoss(keras.losses.Loss):
         dtype: str | None = None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.peak_weight = check_in_range("peak_weight", peak_weight, 0.0, float("inf"))
-        self.guard_before = check_non_negative_int("guard_before", guard_before)
-        self.guard_after = check_non_negative_int("guard_after", guard_after)
+        self.peak_weight = check_in_range("peak_weight", peak_weight, 0, math.inf)
+        self.guard_before = check_count("guard_before", guard_before, 0)
+        self.guard_after = check_count("guard_after", guard_after, 0)
         self.from_logits = check_bool("from_logits", from_logits)
 
     def near_triggers(self, y_true):
@@ -88,7 +89,9 @@ class TriggerWordLoss(keras.losses.Loss):
         return ops.greater(ops.max_pool(padded, window, strides=1, padding="valid")[..., 0], 0)
 
     def call(self, y_true, y_pred):
-        y_true, y_pred = matching_matrices(y_true, y_pred, self.dtype, "(clips, steps)")
+        y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+        y_true = ops.cast(y_true, y_pred.dtype)
+        check_matching_2d(y_true, y_pred, "(clips, steps)", "a score per step", "labels per step")
         per_step = ops.binary_crossentropy(y_true, y_pred, from_logits=self.from_logits)
         loss = ops.mean(per_step, axis=-1)
         if not self.peak_weight:

@@ -1,8 +1,12 @@
-"""Conformance examples of the audio front end: the spectrogram layer and its DFT routes."""
+"""Conformance examples of the audio components: the spectrogram layer and its DFT routes,
+and the trigger-word loss."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from kerasdl.layers.audio import Spectrogram
+from kerasdl.losses.trigger_word import TriggerWordLoss
 from tests.conformance.registry import Bad, Example, random_floats
 
 
@@ -11,7 +15,45 @@ def waveforms():
     return (0.3 * random_floats(4, 1000, seed=3),)
 
 
+def trigger_labels():
+    """(4, 20) per-step labels: runs of ones after triggers, one clip without any."""
+    labels = np.zeros((4, 20), "float32")
+    labels[0, 5:9] = labels[1, 12:16] = labels[3, 2:6] = labels[3, 14:18] = 1
+    return labels
+
+
 EXAMPLES: list[Example] = [
+    Example(
+        cls=TriggerWordLoss,
+        kind="loss",
+        kwargs={"peak_weight": 0.5, "guard_before": 2, "guard_after": 3, "from_logits": True},
+        inputs=lambda: (trigger_labels(), random_floats(4, 20, seed=6)),
+        bad=(
+            Bad(
+                ValueError,
+                r"`peak_weight` must be in \[0, inf\)\. Received: peak_weight=-1\.0",
+                kwargs={"peak_weight": -1.0},
+            ),
+            Bad(
+                ValueError,
+                r"`guard_before` must be >= 0\. Received: guard_before=-2",
+                kwargs={"guard_before": -2},
+            ),
+            Bad(TypeError, r"`from_logits` must be a bool", kwargs={"from_logits": 1}),
+            Bad(
+                ValueError,
+                r"`y_true` must have the shape of `y_pred`, \(clips, steps\)=\(4, 20\).*"
+                r"Received: y_true.shape=\(4, 19\)",
+                inputs=lambda: (trigger_labels()[:, :19], random_floats(4, 20)),
+            ),
+            Bad(
+                ValueError,
+                r"`y_pred` must have shape \(clips, steps\).*Received: y_pred.shape=\(4, 20, 1\)",
+                inputs=lambda: (trigger_labels()[..., None], random_floats(4, 20, 1)),
+            ),
+        ),
+        id="TriggerWordLoss",
+    ),
     Example(
         cls=Spectrogram,
         kind="layer",

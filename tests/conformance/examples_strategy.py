@@ -44,7 +44,7 @@ EXAMPLES: list[Example] = [
             ),
             Bad(
                 ValueError,
-                r"`y_true` must have the shape of `y_pred` \[m, T\] \(4, 3\).*"
+                r"`y_true` must have the shape of `y_pred`, \[m, T\]=\(4, 3\).*"
                 r"Received: y_true.shape=\(4, 2\)",
                 inputs=lambda: (multitask_labels()[:, :2], random_floats(4, 3)),
             ),

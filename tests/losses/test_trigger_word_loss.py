@@ -113,11 +113,13 @@ def test_errors():
         TriggerWordLoss(peak_weight=-0.1)
     with pytest.raises(ValueError, match="`guard_before` must be >= 0"):
         TriggerWordLoss(guard_before=-1)
-    with pytest.raises(TypeError, match="`guard_after` must be a non-negative int"):
+    with pytest.raises(TypeError, match="`guard_after` must be a Python int >= 0"):
         TriggerWordLoss(guard_after=2.5)
     with pytest.raises(TypeError, match="`from_logits` must be a bool"):
         TriggerWordLoss(from_logits="yes")
-    with pytest.raises(ValueError, match=r"`y_pred` must have shape \(clips, steps\)"):
+    with pytest.raises(
+        ValueError, match=r"`y_pred` must have shape \(clips, steps\) \(a score per step\)"
+    ):
         TriggerWordLoss()(np.zeros((2, 3, 1)), np.zeros((2, 3, 1)))
     with pytest.raises(ValueError, match="`y_true` must have the shape of `y_pred`"):
         TriggerWordLoss()(np.zeros((2, 4)), np.zeros((2, 3)))
