@@ -83,7 +83,9 @@ missed:
   issue's 2 points (at the Keras threshold: -1.5, +3.8 and +4.1 points). The int16x8
   file: +0.4 (sd 1.3) and -0.2 (sd 1.8) at seeds 0 and 2. These int8 files take 6.5-7.4
   ms of compute per second of audio here (0.26-0.29 ms per 40 ms call), against 3.9-4.2
-  ms for the espeak-ng-only recipe's file of the same size and ops.
+  ms for the espeak-ng-only recipe's file of the same size and ops: XNNPACK takes this
+  graph in 8 pieces instead of 7, and without the delegate both files take 0.52 ms per
+  call.
 - Without the Piper voice (`--piper-voices 0`, espeak-ng voices only, the recipe the
   figures below refer to unless they say otherwise), seed 0: threshold 0.961 for <= 1
   false activation per hour of negative audio: recall 0.475 (1 false activation, 0.81
