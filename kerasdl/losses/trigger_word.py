@@ -96,11 +96,9 @@ class TriggerWordLoss(keras.losses.Loss):
         loss = ops.mean(per_step, axis=-1)
         if not self.peak_weight:
             return loss
-        negative = ops.binary_crossentropy(
-            ops.zeros_like(y_pred), y_pred, from_logits=self.from_logits
-        )
+        # Far steps carry no label one, so their per-step loss is already -log(1 - p_t).
         far = ops.logical_not(self.near_triggers(y_true))
-        peak = ops.max(ops.where(far, negative, ops.zeros_like(negative)), axis=-1)
+        peak = ops.max(ops.where(far, per_step, ops.zeros_like(per_step)), axis=-1)
         return loss + self.peak_weight * peak
 
     def get_config(self):
