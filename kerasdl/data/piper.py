@@ -190,17 +190,23 @@ def _load(name: str) -> PiperModel:
     return PiperModel(files[name])
 
 
-def phonemes(text: str, espeak_voice: str = "en-us") -> str:
-    """espeak-ng's IPA phonemes of `text` (stress marks kept, words separated by spaces,
-    punctuation dropped), in Unicode's decomposed form as Piper's ids expect."""
+def espeak_program() -> str:
+    """The path of espeak-ng, which gives Piper voices their phonemes, or a
+    FileNotFoundError that says how to install it."""
     program = shutil.which("espeak-ng")
     if program is None:
         raise FileNotFoundError(
             "Piper voices take their phonemes from espeak-ng, which is not on PATH. Install "
             "it with `apt-get install espeak-ng` (Debian/Ubuntu)."
         )
+    return program
+
+
+def phonemes(text: str, espeak_voice: str = "en-us") -> str:
+    """espeak-ng's IPA phonemes of `text` (stress marks kept, words separated by spaces,
+    punctuation dropped), in Unicode's decomposed form as Piper's ids expect."""
     result = subprocess.run(
-        [program, "-v", espeak_voice, "-q", "--ipa", "--stdin"],
+        [espeak_program(), "-v", espeak_voice, "-q", "--ipa", "--stdin"],
         input=text,
         capture_output=True,
         text=True,

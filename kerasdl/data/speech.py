@@ -58,12 +58,9 @@ def default_cache_dir() -> Path:
 
 
 def _program(engine: str) -> str:
+    if engine == "piper":
+        return piper.espeak_program()
     path = shutil.which(_PROGRAMS[engine])
-    if path is None and engine == "piper":
-        raise FileNotFoundError(
-            "Piper voices take their phonemes from espeak-ng, which is not on PATH. Install "
-            "it with `apt-get install espeak-ng` (Debian/Ubuntu)."
-        )
     if path is None:
         raise FileNotFoundError(
             f"The speech engine {engine!r} needs the `{_PROGRAMS[engine]}` program, which is "
@@ -117,8 +114,6 @@ def _engine_voices(engine: str, language: str) -> tuple[str, ...]:
             ):
                 names.append(fields[1])
         return tuple(names)
-    if engine == "piper":
-        return tuple(sorted(piper.voice_files()))
     if engine == "flite":
         listing = _run([program, "-lv"], "flite -lv")
         return tuple(listing.split(":", 1)[-1].split())
@@ -147,6 +142,8 @@ def list_voices(engine: str, language: str = "en") -> tuple[str, ...]:
         FileNotFoundError: when the engine is not installed, naming the Debian package.
     """
     check_one_of("engine", engine, ENGINES)
+    if engine == "piper":  # found afresh each call: $KERASDL_PIPER_VOICES may change
+        return tuple(sorted(piper.voice_files()))
     voices = _engine_voices(engine, language if engine == "espeak-ng" else "")
     return tuple(v for v in voices if v not in _FLITE_LIMITED)
 
