@@ -186,11 +186,11 @@ class Voice:
             `speed / pitch`.
         pitch: engine units, or None for the voice's own: espeak-ng's base pitch 0..99
             (50 is normal), flite's mean F0 target in Hz (`int_f0_target_mean`; the
-            rms voice ignores it); piper and kokoro: a factor in [0.5, 2] on the pitch and the
-            formants together (a higher or deeper voice, as from a shorter or longer
-            vocal tract): the model speaks `pitch` times slower and its audio is played
-            `pitch` times faster, so the speed stays `speed`; festival has no pitch
-            setting here.
+            rms voice ignores it); piper and kokoro: a factor in [0.5, 2] on the pitch
+            and the formants together (a higher or deeper voice, as from a shorter or
+            longer vocal tract): the model speaks `pitch` times slower and its audio is
+            played `pitch` times faster, so the speed stays `speed`; festival has no
+            pitch setting here.
 
     Example:
 
