@@ -191,13 +191,13 @@ def _load(name: str) -> PiperModel:
 
 
 def espeak_program() -> str:
-    """The path of espeak-ng, which gives Piper voices their phonemes, or a
-    FileNotFoundError that says how to install it."""
+    """The path of espeak-ng, which gives the neural voices (Piper's and Kokoro's) their
+    phonemes, or a FileNotFoundError that says how to install it."""
     program = shutil.which("espeak-ng")
     if program is None:
         raise FileNotFoundError(
-            "Piper voices take their phonemes from espeak-ng, which is not on PATH. Install "
-            "it with `apt-get install espeak-ng` (Debian/Ubuntu)."
+            "Piper and Kokoro voices take their phonemes from espeak-ng, which is not on "
+            "PATH. Install it with `apt-get install espeak-ng` (Debian/Ubuntu)."
         )
     return program
 

@@ -3,6 +3,7 @@ without running an engine, and missing engines or voices fail clearly."""
 
 import shutil
 import subprocess
+import types
 
 import numpy as np
 import pytest
@@ -245,10 +246,14 @@ def test_held_out_voices_cover_every_voice_and_speed():
     assert {v.name for v in voices} == set(list_voices("flite"))
 
 
-def test_piper_needs_a_voice_and_espeak(monkeypatch, tmp_path):
+def test_neural_voices_need_espeak(monkeypatch, tmp_path):
     monkeypatch.setattr(speech.piper, "voice_files", dict)
     assert not speech._piper_ready()
     monkeypatch.setattr(speech.piper, "load", lambda name: None)  # the voice is there
     monkeypatch.setattr(speech.shutil, "which", lambda p: None)
-    with pytest.raises(FileNotFoundError, match="Piper voices take their phonemes from espeak"):
+    with pytest.raises(FileNotFoundError, match="Kokoro voices take their phonemes from espeak"):
         synthesize("activate", Voice("piper", "en_US-joe-medium"), cache_dir=tmp_path)
+    model = types.SimpleNamespace(style=lambda name, count: None)  # the model is there
+    monkeypatch.setattr(speech.kokoro, "load", lambda: model)
+    with pytest.raises(FileNotFoundError, match="Kokoro voices take their phonemes from espeak"):
+        synthesize("activate", Voice("kokoro", "jf_alpha"), cache_dir=tmp_path)
