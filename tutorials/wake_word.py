@@ -351,6 +351,9 @@ MASK_FRAMES = 10
 # ones (see the figures above).
 EMA_MOMENTUM = 0.995
 SKIPPED = 77  # exit status when a neural voice the recipe uses is not installed
+# The neural speech engines a recipe may add (`--piper-voices`, `--kokoro-voices`), each with
+# the seed of its training voices (the close words' voices take seed + 1).
+NEURAL_ENGINES = {"piper": 2, "kokoro": 4}
 
 
 def augment(clip, rng):
@@ -439,7 +442,7 @@ def recipe_options(parser):
 
 def training_engines(settings):
     """The speech engines a recipe trains on."""
-    neural = [e for e in ("piper", "kokoro") if settings.get(f"{e}_voices")]
+    neural = [e for e in NEURAL_ENGINES if settings.get(f"{e}_voices")]
     return ["espeak-ng", *neural]
 
 
@@ -470,7 +473,7 @@ def clip_banks(settings):
         seed=1,
     )
     train = train + ClipBank([], close.negatives)
-    for engine, seed in (("piper", 2), ("kokoro", 4)):
+    for engine, seed in NEURAL_ENGINES.items():
         if not settings.get(f"{engine}_voices"):
             continue
         # A neural engine's voices: the trigger by each, 4 of them per other word and 40
@@ -669,7 +672,7 @@ def main() -> None:
 
     plt = pyplot()
     settings = dict(QUICK if args.quick else FULL)
-    for engine in ("piper", "kokoro"):
+    for engine in NEURAL_ENGINES:
         if getattr(args, f"{engine}_voices") is not None:
             settings[f"{engine}_voices"] = getattr(args, f"{engine}_voices")
         if settings[f"{engine}_voices"] and engine not in available_engines():
