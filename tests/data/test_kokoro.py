@@ -158,6 +158,26 @@ def test_voice_pack_files(model, tmp_path, monkeypatch):
         kokoro.voice_packs()
 
 
+def test_a_shadowing_pack_gets_its_own_clips(model, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    voice = Voice("kokoro", "jf_alpha")
+    installed = synthesize(TRIGGER_WORD, voice, cache_dir=cache)
+    kumo = synthesize(TRIGGER_WORD, Voice("kokoro", "jm_kumo"), cache_dir=cache)
+    cached = len(list(cache.glob("*.npy")))
+    other = tmp_path / "other"
+    other.mkdir()
+    np.save(other / "jf_alpha.npy", model.packs["jm_kumo"])  # another pack, same name
+    monkeypatch.setenv("KERASDL_KOKORO_VOICES", str(other))
+    np.testing.assert_array_equal(synthesize(TRIGGER_WORD, voice, cache_dir=cache), kumo)
+    assert len(list(cache.glob("*.npy"))) == cached + 1
+    same = tmp_path / "same"
+    same.mkdir()
+    np.save(same / "jf_alpha.npy", model.packs["jf_alpha"])  # the installed pack again
+    monkeypatch.setenv("KERASDL_KOKORO_VOICES", str(same))
+    np.testing.assert_array_equal(synthesize(TRIGGER_WORD, voice, cache_dir=cache), installed)
+    assert len(list(cache.glob("*.npy"))) == cached + 1  # its clips are reused
+
+
 def test_errors(model, cache):
     with pytest.raises(ValueError, match=r"No Kokoro voice pack 'nobody'.*jf_alpha"):
         synthesize("activate", Voice("kokoro", "nobody"), cache_dir=cache)

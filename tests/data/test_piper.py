@@ -1,6 +1,7 @@
 """Piper neural voices: kerasdl's own runner against Piper's reference package (`piper-tts`),
 seeded noise, the speed and pitch settings, voice discovery and the errors."""
 
+import json
 import shutil
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from kerasdl.data import piper
 from kerasdl.data.speech import Voice, available_engines, synthesize, train_voices
+from kerasdl.data.trigger_word import TRIGGER_WORD
 
 JOE = "en_US-joe-medium"
 
@@ -121,6 +123,30 @@ def test_voice_folders(joe, tmp_path, monkeypatch):
     monkeypatch.setenv("KERASDL_PIPER_VOICES", str(tmp_path))
     found = piper.voice_files()
     assert found["mine"] == tmp_path / "mine.onnx" and "lonely" not in found and JOE in found
+
+
+def test_a_shadowing_voice_gets_its_own_clips(joe, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    voice = Voice("piper", JOE, 1.0, 1.0)
+    installed = synthesize(TRIGGER_WORD, voice, cache_dir=cache)
+    source = piper.voice_files()[JOE]
+    same = tmp_path / "same"
+    same.mkdir()
+    (same / source.name).symlink_to(source)
+    (same / (source.name + ".json")).symlink_to(source.with_name(source.name + ".json"))
+    monkeypatch.setenv("KERASDL_PIPER_VOICES", str(same))
+    np.testing.assert_array_equal(synthesize(TRIGGER_WORD, voice, cache_dir=cache), installed)
+    assert len(list(cache.glob("*.npy"))) == 1  # the same files: the cached clip
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / source.name).symlink_to(source)
+    config = json.loads(source.with_name(source.name + ".json").read_text())
+    config.setdefault("inference", {})["noise_scale"] = 0.1  # a voice of the same name
+    (other / (source.name + ".json")).write_text(json.dumps(config))
+    monkeypatch.setenv("KERASDL_PIPER_VOICES", str(other))
+    shadowed = synthesize(TRIGGER_WORD, voice, cache_dir=cache)
+    assert len(list(cache.glob("*.npy"))) == 2
+    assert shadowed.shape != installed.shape or not np.allclose(shadowed, installed)
 
 
 def test_errors(joe, cache):
