@@ -13,6 +13,14 @@ from kerasdl.models.sentiment import sentiment_average, sentiment_lstm
 from kerasdl.models.seq2seq import AttentionDecoder, Seq2SeqInference, seq2seq_attention
 from kerasdl.models.siamese import siamese_encoder, siamese_pair_classifier
 from kerasdl.models.sliding_window import fc_to_conv
+from kerasdl.models.speech_embedding import (
+    FlooredLeakyReLU,
+    SpeechEmbeddingMelSpectrogram,
+    load_speech_embedding_weights,
+    speech_embedding,
+    speech_embedding_step_ends,
+    speech_embedding_steps,
+)
 from kerasdl.models.style_transfer import StyleTransfer
 from kerasdl.models.transfer import (
     FeatureCache,
@@ -43,8 +51,10 @@ from kerasdl.models.yolo import yolo
 __all__ = [
     "AttentionDecoder",
     "FeatureCache",
+    "FlooredLeakyReLU",
     "LanguageModelStep",
     "Seq2SeqInference",
+    "SpeechEmbeddingMelSpectrogram",
     "StyleTransfer",
     "TriggerWordGeometry",
     "TriggerWordStreamer",
@@ -63,6 +73,7 @@ __all__ = [
     "graft",
     "load_backbone",
     "load_facenet_h5_weights",
+    "load_speech_embedding_weights",
     "predict_ten_crop",
     "residual_cnn",
     "resnet50",
@@ -71,6 +82,9 @@ __all__ = [
     "seq2seq_attention",
     "siamese_encoder",
     "siamese_pair_classifier",
+    "speech_embedding",
+    "speech_embedding_step_ends",
+    "speech_embedding_steps",
     "ten_crop",
     "train_word2vec",
     "transfer_classifier",

@@ -7,6 +7,7 @@ import numpy as np
 
 from kerasdl.layers.audio import Spectrogram
 from kerasdl.losses.trigger_word import TriggerWordLoss
+from kerasdl.models.speech_embedding import FlooredLeakyReLU, SpeechEmbeddingMelSpectrogram
 from tests.conformance.registry import Bad, Example, random_floats
 
 
@@ -147,5 +148,45 @@ EXAMPLES: list[Example] = [
         device_ready=True,
         tflite_atol=1e-4,
         id="Spectrogram-approximate-magnitude",
+    ),
+    Example(
+        cls=SpeechEmbeddingMelSpectrogram,
+        kind="layer",
+        kwargs={},
+        inputs=waveforms,
+        bad=(
+            Bad(
+                ValueError,
+                r"needs at least 512 samples \(one frame\)\. Received: input_shape=\(4, 300\)",
+                inputs=lambda: (random_floats(4, 300),),
+            ),
+            Bad(
+                ValueError,
+                r"expects audio of shape \(batch, samples\)\. "
+                r"Received: input_shape=\(4, 1000, 1\)",
+                inputs=lambda: (random_floats(4, 1000, 1),),
+            ),
+        ),
+        device_ready=True,
+        tflite_atol=1e-3,
+        id="SpeechEmbeddingMelSpectrogram",
+    ),
+    Example(
+        cls=FlooredLeakyReLU,
+        kind="layer",
+        kwargs={"alpha": 0.3, "floor": -0.5},
+        inputs=lambda: (4 * random_floats(4, 12, seed=2),),
+        bad=(
+            Bad(
+                TypeError, r"`alpha` must be a number\. Received: alpha='x'", kwargs={"alpha": "x"}
+            ),
+            Bad(
+                TypeError,
+                r"`floor` must be a number\. Received: floor=None",
+                kwargs={"floor": None},
+            ),
+        ),
+        device_ready=True,
+        id="FlooredLeakyReLU",
     ),
 ]

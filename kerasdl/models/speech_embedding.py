@@ -1,0 +1,353 @@
+"""Google's speech embedding (Lin et al. 2020), built in Keras 3, with a reader for the
+ONNX files openWakeWord 0.4.0 ships.
+
+A network trained on a large body of real speech that turns audio into 96 numbers every
+80 ms, each summing up the last ~0.78 s. Small classifiers on these embeddings learn a
+wake word from synthetic speech alone and carry over to voices they never heard, which
+networks trained from the spectrogram up on a few synthetic speakers do not.
+
+The weights are Google's `speech_embedding` module (Apache-2.0), as converted to ONNX by
+openWakeWord (`pip install openwakeword==0.4.0`, the last release whose wheel includes
+`melspectrogram.onnx` and `embedding_model.onnx`; openWakeWord's own wake-word models,
+under a non-commercial licence, are not used). `speech_embedding` rebuilds both networks
+from ordinary Keras layers and `load_speech_embedding_weights` reads the weights from the
+files (with the `onnx` package), checking every shape. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+SAMPLE_RATE = 16000
+FFT_SIZE = 512  # the STFT's frame (no window padding: frame k is samples [160k, 160k + 512))
+HOP = 160  # samples per mel frame (10 ms)
+MEL_BINS = 32
+FRAMES_PER_STEP = 8  # mel frames per embedding (80 ms)
+RECEPTIVE_FRAMES = 76  # mel frames one embedding depends on
+EMBEDDING_DIM = 96
+TOP_DB = 80.0  # the log-mel spectrogram is floored this many dB under its maximum
+# (filters, kernel) of the convolutions after the first, and the max-pooling after some:
+# pairs of a 1x3 convolution across the mel bins ("same") and a 3x1 one across time
+# ("valid").
+_BLOCKS = [
+    (24, "pool 2x2"),
+    (48, None),
+    (48, "pool 1x2"),
+    (72, None),
+    (72, "pool 2x2"),
+    (96, None),
+    (96, "pool 1x2"),
+    (96, None),
+    (96, "pool 2x2"),
+]
+_FILES = ("melspectrogram.onnx", "embedding_model.onnx")
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class SpeechEmbeddingMelSpectrogram(layers.Layer):
+    """The speech embedding's log-mel front end: audio `(batch, samples)` in [-1, 1] ->
+    `(batch, frames, 32)`.
+
+    With `x` the audio times 32767 (16-bit sample units), frame `k` covers samples
+    `[160 k, 160 k + 512)`: `P = (x W_re)^2 + (x W_im)^2` (a windowed 512-point DFT held
+    as two 257-column matrices), `m = P M` (`M`, 257 x 32, the mel filterbank),
+    `d = 10 log10(max(m, 1e-10))`, floored at `max(d) - 80` over each clip, and the
+    result `d / 10 + 2` (the scaling the embedding network was trained on). The weights
+    are read from `melspectrogram.onnx` by `load_speech_embedding_weights`; until then
+    they are random.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = SpeechEmbeddingMelSpectrogram()
+    >>> tuple(layer(np.zeros((2, 16000), "float32")).shape)  # (16000 - 512) // 160 + 1
+    (2, 97, 32)
+    """
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                "SpeechEmbeddingMelSpectrogram expects audio of shape (batch, samples). "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        if input_shape[1] is not None and input_shape[1] < FFT_SIZE:
+            raise ValueError(
+                f"SpeechEmbeddingMelSpectrogram needs at least {FFT_SIZE} samples (one "
+                f"frame). Received: input_shape={tuple(input_shape)}"
+            )
+        bins = FFT_SIZE // 2 + 1
+        self.real = self.add_weight(name="real", shape=(FFT_SIZE, bins), trainable=False)
+        self.imag = self.add_weight(name="imag", shape=(FFT_SIZE, bins), trainable=False)
+        self.mel = self.add_weight(name="mel", shape=(bins, MEL_BINS), trainable=False)
+
+    def call(self, audio):
+        x = ops.expand_dims(ops.cast(audio, self.compute_dtype) * 32767.0, -1)
+        kernels = ops.expand_dims(ops.concatenate([self.real, self.imag], axis=1), 1)
+        spectrum = ops.conv(x, kernels, strides=HOP, padding="valid")  # (batch, frames, 514)
+        real, imag = spectrum[..., : FFT_SIZE // 2 + 1], spectrum[..., FFT_SIZE // 2 + 1 :]
+        mel = ops.matmul(real * real + imag * imag, self.mel)
+        decibels = 10.0 * ops.log(ops.maximum(mel, 1e-10)) / np.log(10.0)
+        floor = ops.max(decibels, axis=(1, 2), keepdims=True) - TOP_DB
+        return ops.maximum(decibels, floor) / 10.0 + 2.0
+
+    def compute_output_shape(self, input_shape):
+        samples = input_shape[1]
+        frames = None if samples is None else max(0, (samples - FFT_SIZE) // HOP + 1)
+        return (input_shape[0], frames, MEL_BINS)
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class FlooredLeakyReLU(layers.Layer):
+    """`max(leaky_relu(x, alpha), floor)`: the speech embedding's activation.
+
+    Args:
+        alpha: the slope under zero (0.2 in the speech embedding).
+        floor: the lowest output (-0.4 in the speech embedding).
+
+    Example:
+
+    >>> import numpy as np
+    >>> FlooredLeakyReLU()(np.array([-5.0, -1.0, 0.5], "float32")).numpy().tolist()
+    [-0.4000000059604645, -0.20000000298023224, 0.5]
+    """
+
+    def __init__(self, alpha: float = 0.2, floor: float = -0.4, **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("alpha", alpha), ("floor", floor)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"`{arg}` must be a number. Received: {arg}={value!r}")
+        self.alpha, self.floor = float(alpha), float(floor)
+
+    def call(self, x):
+        return ops.maximum(ops.leaky_relu(x, self.alpha), self.floor)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "floor": self.floor}
+
+
+def speech_embedding_steps(num_samples: int) -> int:
+    """How many embeddings `speech_embedding` gives for `num_samples` of audio.
+
+    Example:
+
+    >>> speech_embedding_steps(16000), speech_embedding_steps(12000)
+    (3, 0)
+    """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int | np.integer):
+        raise TypeError(f"`num_samples` must be an int. Received: num_samples={num_samples!r}")
+    frames = (int(num_samples) - FFT_SIZE) // HOP + 1 if num_samples >= FFT_SIZE else 0
+    return max(0, (frames - RECEPTIVE_FRAMES) // FRAMES_PER_STEP + 1)
+
+
+def speech_embedding_step_ends(num_samples: int) -> np.ndarray:
+    """The exclusive end sample of the audio each embedding has heard: embedding `j`
+    depends on samples `[1280 j, 1280 j + 12512)` only.
+
+    Example:
+
+    >>> speech_embedding_step_ends(16000).tolist()
+    [12512, 13792, 15072]
+    """
+    steps = speech_embedding_steps(num_samples)
+    last_frame = np.arange(steps) * FRAMES_PER_STEP + RECEPTIVE_FRAMES - 1
+    return (last_frame * HOP + FFT_SIZE).astype(np.int64)
+
+
+def speech_embedding(
+    weights: str | os.PathLike | None = "openwakeword",
+    *,
+    num_samples: int | None = None,
+    name: str = "speech_embedding",
+) -> keras.Model:
+    """Google's speech embedding: 16 kHz audio -> 96 numbers per 80 ms.
+
+    The network (Lin et al. 2020, as published in `speech_embedding/1`):
+
+    - `SpeechEmbeddingMelSpectrogram`: 32 log-mel bins every 10 ms (512-sample frames);
+    - the mel axis zero-padded by one bin on each side, a 3x3 convolution (24 filters, no
+      bias, valid), ReLU, batch norm, `FlooredLeakyReLU` (slope 0.2, floor -0.4);
+    - nine stages of a 1x3 convolution across mel bins ("same") and a 3x1 convolution
+      across time ("valid"), each followed by `FlooredLeakyReLU` (batch norm folded into
+      the convolutions' biases), with 24, 48, 48, 72, 72, 96, 96, 96, 96 filters and max
+      pooling after stages 1, 5 and 9 (2x2) and 3 and 7 (1x2);
+    - a last 3x1 convolution (96 filters, no bias) over the remaining 3 x 1 cells.
+
+    Time is pooled by 8 in all, so the network runs along a clip of any length at once:
+    embedding `j` is that of mel frames `[8 j, 8 j + 76)`, i.e. samples `[1280 j, 1280 j
+    + 12512)` (`speech_embedding_step_ends`), the same numbers openWakeWord computes on
+    each 76-frame window alone. The network has 328,200 weights and the front end 271,392
+    (its DFT and mel matrices), 2.4 MB in float32, all frozen: it is a feature
+    extractor.
+
+    Args:
+        weights: "openwakeword" (read the two ONNX files from the installed
+            `openwakeword==0.4.0` package), a folder holding `melspectrogram.onnx` and
+            `embedding_model.onnx`, or None (random weights, for tests of the plumbing).
+            Nothing is downloaded.
+        num_samples: a fixed clip length in samples (>= 12,512, one embedding), or None
+            for any length (a fixed length is what TFLite conversion needs).
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` from `(batch, samples)` float audio in [-1, 1] at 16 kHz
+        to `(batch, speech_embedding_steps(samples), 96)`.
+
+    Raises:
+        ValueError: a `num_samples` too short for one embedding, or weights that do not
+            fit the network.
+        FileNotFoundError: the weights' files are not there (naming what to install).
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = speech_embedding(weights=None, num_samples=16000)
+    >>> tuple(model(np.zeros((1, 16000), "float32")).shape)
+    (1, 3, 96)
+
+    Reference:
+        Lin et al., "Training Keyword Spotters with Limited and Synthesized Speech Data",
+        ICASSP 2020.
+    """
+    if num_samples is not None:
+        if speech_embedding_steps(num_samples) < 1:
+            raise ValueError(
+                f"`num_samples` must be >= {int(speech_embedding_step_ends(20000)[0])} (one "
+                f"embedding), or None for any length. Received: num_samples={num_samples}"
+            )
+    audio = keras.Input((num_samples,), name="audio")
+    x = SpeechEmbeddingMelSpectrogram(name="melspectrogram")(audio)
+    x = layers.Reshape((-1, MEL_BINS, 1), name="mel_image")(x)
+    x = layers.ZeroPadding2D(((0, 0), (1, 1)), name="pad_mel")(x)
+    x = layers.Conv2D(24, 3, use_bias=False, name="conv0")(x)
+    x = layers.ReLU(name="relu0")(x)
+    x = layers.BatchNormalization(epsilon=1e-3, name="bn0")(x)
+    x = FlooredLeakyReLU(name="act0")(x)
+    for i, (filters, pool) in enumerate(_BLOCKS, start=1):
+        x = layers.Conv2D(filters, (1, 3), padding="same", name=f"conv{i}_mel")(x)
+        x = FlooredLeakyReLU(name=f"act{i}_mel")(x)
+        x = layers.Conv2D(filters, (3, 1), name=f"conv{i}_time")(x)
+        x = FlooredLeakyReLU(name=f"act{i}_time")(x)
+        if pool is not None:
+            size = (2, 2) if pool == "pool 2x2" else (1, 2)
+            x = layers.MaxPooling2D(size, name=f"pool{i}")(x)
+    x = layers.Conv2D(EMBEDDING_DIM, (3, 1), use_bias=False, name="embedding")(x)
+    x = layers.Reshape((-1, EMBEDDING_DIM), name="steps")(x)
+    model = keras.Model(audio, x, name=name)
+    model.trainable = False
+    if weights is not None:
+        load_speech_embedding_weights(model, weights)
+    return model
+
+
+def _weights_folder(weights: str | os.PathLike) -> Path:
+    if weights == "openwakeword":
+        spec = importlib.util.find_spec("openwakeword")
+        locations = (spec.submodule_search_locations or ()) if spec is not None else ()
+        folders = [Path(p) / "resources" / "models" for p in locations]
+        folders = [f for f in folders if all((f / name).is_file() for name in _FILES)]
+        if not folders:
+            raise FileNotFoundError(
+                "The speech embedding's weights come from openWakeWord 0.4.0's wheel: "
+                "`pip install openwakeword==0.4.0` (or `pip install kerasdl[speech]`), or "
+                "pass weights=<a folder holding melspectrogram.onnx and "
+                "embedding_model.onnx>."
+            )
+        return folders[0]
+    folder = Path(weights).expanduser()
+    missing = [name for name in _FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"`weights` must be 'openwakeword', None or a folder holding {' and '.join(_FILES)}"
+            f"; {folder} has no {', '.join(missing)}."
+        )
+    return folder
+
+
+def _onnx_nodes(path: Path) -> list[tuple[str, list[np.ndarray]]]:
+    """(op type, its weight inputs) for each node of an ONNX file, in order."""
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as error:
+        raise ImportError(
+            "Reading the speech embedding's ONNX files needs the `onnx` package: "
+            "`pip install onnx` (or `pip install kerasdl[speech]`)."
+        ) from error
+    graph = onnx.load(str(path)).graph
+    arrays = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    return [(n.op_type, [arrays[i] for i in n.input if i in arrays]) for n in graph.node]
+
+
+def _assign(variable, value: np.ndarray, what: str) -> None:
+    if tuple(variable.shape) != value.shape:
+        raise ValueError(
+            f"The speech embedding's {what} has shape {value.shape} in the file, but the "
+            f"network expects {tuple(variable.shape)}: not the file this network reads."
+        )
+    variable.assign(value.astype(np.float32))
+
+
+def load_speech_embedding_weights(model: keras.Model, weights: str | os.PathLike) -> None:
+    """Reads `melspectrogram.onnx` and `embedding_model.onnx` into a `speech_embedding`
+    model: the front end's DFT and mel matrices, then each convolution and the batch norm
+    in the order the file runs them, checking every shape.
+
+    Args:
+        model: a model built by `speech_embedding`.
+        weights: "openwakeword" or a folder holding the two files (see `speech_embedding`).
+
+    Raises:
+        ValueError: a model that is not a speech embedding, or files that do not fit it.
+        FileNotFoundError: the files are not there.
+    """
+    names = {layer.name for layer in model.layers}
+    if not {"melspectrogram", "conv0", "bn0", "embedding"} <= names:
+        raise ValueError(
+            "`model` must be built by `speech_embedding` (its layers are read by name). "
+            f"Received a model with layers {sorted(names)[:6]}..."
+        )
+    folder = _weights_folder(weights)
+    mel_weights = [
+        w for op, ws in _onnx_nodes(folder / _FILES[0]) for w in ws if op in ("Conv", "MatMul")
+    ]
+    if len(mel_weights) != 3:
+        raise ValueError(f"{folder / _FILES[0]} is not the speech embedding's front end.")
+    front = model.get_layer("melspectrogram")
+    _assign(front.real, mel_weights[0][:, 0, :].T, "DFT (real part)")
+    _assign(front.imag, mel_weights[1][:, 0, :].T, "DFT (imaginary part)")
+    _assign(front.mel, mel_weights[2], "mel filterbank")
+    convolutions = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    nodes = [
+        (op, ws)
+        for op, ws in _onnx_nodes(folder / _FILES[1])
+        if op in ("Conv", "BatchNormalization")
+    ]
+    if [op for op, _ in nodes].count("Conv") != len(convolutions):
+        raise ValueError(f"{folder / _FILES[1]} is not the speech embedding's network.")
+    queue = list(convolutions)
+    for op, values in nodes:
+        if op == "BatchNormalization":
+            bn = model.get_layer("bn0")
+            gamma, beta, mean, variance = values
+            for variable, value, what in zip(
+                (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance),
+                (gamma, beta, mean, variance),
+                ("batch norm scale", "batch norm offset", "batch norm mean", "batch norm variance"),
+                strict=True,
+            ):
+                _assign(variable, value, what)
+            continue
+        layer = queue.pop(0)
+        _assign(layer.kernel, np.transpose(values[0], (2, 3, 1, 0)), f"{layer.name} kernel")
+        if layer.use_bias:
+            if len(values) != 2:
+                raise ValueError(f"{layer.name} has a bias in the network but none in the file.")
+            _assign(layer.bias, values[1], f"{layer.name} bias")
+        elif len(values) != 1:
+            raise ValueError(f"{layer.name} has no bias in the network but one in the file.")
