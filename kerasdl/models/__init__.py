@@ -18,8 +18,10 @@ from kerasdl.models.speech_embedding import (
     SpeechEmbeddingMelSpectrogram,
     load_speech_embedding_weights,
     speech_embedding,
+    speech_embedding_head,
     speech_embedding_step_ends,
     speech_embedding_steps,
+    speech_embedding_streaming,
 )
 from kerasdl.models.style_transfer import StyleTransfer
 from kerasdl.models.transfer import (
@@ -83,8 +85,10 @@ __all__ = [
     "siamese_encoder",
     "siamese_pair_classifier",
     "speech_embedding",
+    "speech_embedding_head",
     "speech_embedding_step_ends",
     "speech_embedding_steps",
+    "speech_embedding_streaming",
     "ten_crop",
     "train_word2vec",
     "transfer_classifier",

@@ -24,6 +24,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from kerasdl._validation import check_in_range, check_one_of, check_positive_int
+
 SAMPLE_RATE = 16000
 FFT_SIZE = 512  # the STFT's frame (no window padding: frame k is samples [160k, 160k + 512))
 HOP = 160  # samples per mel frame (10 ms)
@@ -31,6 +33,7 @@ MEL_BINS = 32
 FRAMES_PER_STEP = 8  # mel frames per embedding (80 ms)
 RECEPTIVE_FRAMES = 76  # mel frames one embedding depends on
 EMBEDDING_DIM = 96
+WINDOW_SAMPLES = (RECEPTIVE_FRAMES - 1) * HOP + FFT_SIZE  # 12,512: the audio one embedding hears
 TOP_DB = 80.0  # the log-mel spectrogram is floored this many dB under its maximum
 # (filters, kernel) of the convolutions after the first, and the max-pooling after some:
 # pairs of a 1x3 convolution across the mel bins ("same") and a 3x1 one across time
@@ -351,3 +354,133 @@ def load_speech_embedding_weights(model: keras.Model, weights: str | os.PathLike
             _assign(layer.bias, values[1], f"{layer.name} bias")
         elif len(values) != 1:
             raise ValueError(f"{layer.name} has no bias in the network but one in the file.")
+
+
+def speech_embedding_head(
+    context_steps: int = 16,
+    units: int = 128,
+    dropout: float = 0.3,
+    name: str = "speech_embedding_head",
+) -> keras.Model:
+    """A wake-word detector on speech embeddings: `(batch, steps, 96)` -> `(batch, steps)`
+    probabilities, one per embedding (80 ms).
+
+    Each step `j` sees embeddings `j - context_steps + 1 .. j` (zeros before the first),
+    i.e. the last `0.78 + 0.08 (context_steps - 1)` seconds of audio (1.98 s with 16):
+    a convolution over them (`units` filters), layer norm, ReLU, dropout, a dense layer
+    (`units`), layer norm, ReLU, and a dense layer to one logit ("logits"), then the
+    sigmoid. Train it on `speech_embedding` outputs of labelled mixes
+    (`kerasdl.data.trigger_word_dataset` with `step_end_samples=speech_embedding_step_ends(
+    samples)`); run it on audio with `speech_embedding_streaming`.
+
+    Args:
+        context_steps: embeddings each step sees (16 as in openWakeWord's classifiers).
+        units: width of the two hidden layers.
+        dropout: dropout after the first, active only in training.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model`; its layer "logits" gives the logits `(batch, steps, 1)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> head = speech_embedding_head(context_steps=4, units=8)
+    >>> tuple(head(np.zeros((2, 10, 96), "float32")).shape)
+    (2, 10)
+    """
+    context_steps = check_positive_int("context_steps", context_steps)
+    units = check_positive_int("units", units)
+    dropout = check_in_range("dropout", dropout, 0.0, 1.0)
+    embeddings = keras.Input((None, EMBEDDING_DIM), name="embeddings")
+    x = layers.ZeroPadding1D((context_steps - 1, 0), name="history")(embeddings)
+    x = layers.Conv1D(units, context_steps, name="context")(x)
+    x = layers.LayerNormalization(name="context_norm")(x)
+    x = layers.ReLU(name="context_relu")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    x = layers.Dense(units, name="hidden")(x)
+    x = layers.LayerNormalization(name="hidden_norm")(x)
+    x = layers.ReLU(name="hidden_relu")(x)
+    x = layers.Dense(1, name="logits")(x)
+    x = layers.Reshape((-1,), name="steps")(x)
+    x = layers.Activation("sigmoid", name="probabilities")(x)
+    return keras.Model(embeddings, x, name=name)
+
+
+def speech_embedding_streaming(
+    embedding: keras.Model,
+    head: keras.Model,
+    output: str = "probability",
+    name: str = "speech_embedding_streaming",
+) -> keras.Model:
+    """The streaming form of `speech_embedding` + `speech_embedding_head`: 80 ms of new
+    audio per call.
+
+    Inputs and outputs (dicts keyed by these names):
+
+        inputs:  "audio"   (batch, 1280)                 the new samples
+                 "tail"    (batch, 11232)                the samples before them
+                 "history" (batch, context_steps - 1, 96) the previous embeddings
+        outputs: "probabilities" (batch, 1) (or "logits", with output="logit")
+                 "tail", "history"                       the state for the next call
+
+    `[tail, audio]` is the 12,512 samples one embedding hears; the head then sees it with
+    the previous `context_steps - 1`. Starting from the first 11,232 samples of a clip and
+    zero history, the calls return the full-clip outputs step for step (the log-mel floor,
+    80 dB under the loudest frame, is taken over each call's window instead of the whole
+    clip, which changes nothing unless a clip spans more than 80 dB). Shares every weight
+    with `embedding` and `head`; convert it with `kerasdl.export.tflite`.
+
+    Args:
+        embedding: a model built by `speech_embedding` (any `num_samples`).
+        head: a model built by `speech_embedding_head`.
+        output: "probability" or "logit".
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` as above.
+
+    Raises:
+        ValueError: models not built by these builders, or an unknown `output`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> stream = speech_embedding_streaming(
+    ...     speech_embedding(weights=None), speech_embedding_head(context_steps=4, units=8))
+    >>> out = stream({"audio": np.zeros((1, 1280), "float32"),
+    ...               "tail": np.zeros((1, 11232), "float32"),
+    ...               "history": np.zeros((1, 3, 96), "float32")})
+    >>> {k: tuple(v.shape) for k, v in sorted(out.items())}
+    {'history': (1, 3, 96), 'probabilities': (1, 1), 'tail': (1, 11232)}
+    """
+    check_one_of("output", output, ("probability", "logit"))
+    names = {layer.name for layer in head.layers}
+    if not {"history", "context", "logits"} <= names:
+        raise ValueError(
+            "`head` must be built by `speech_embedding_head`. Received a model with layers "
+            f"{sorted(names)[:6]}..."
+        )
+    if "melspectrogram" not in {layer.name for layer in embedding.layers}:
+        raise ValueError("`embedding` must be built by `speech_embedding`.")
+    context = head.get_layer("context").kernel_size[0]
+    window, step = WINDOW_SAMPLES, FRAMES_PER_STEP * HOP
+    audio = keras.Input((step,), name="audio")
+    tail = keras.Input((window - step,), name="tail")
+    history = keras.Input((context - 1, EMBEDDING_DIM), name="history")
+    joined = layers.Concatenate(axis=1, name="window")([tail, audio])
+    current = embedding(joined)  # (batch, 1, 96)
+    sequence = layers.Concatenate(axis=1, name="sequence")([history, current])
+    top = "logits" if output == "logit" else "probabilities"
+    scorer = keras.Model(head.input, head.get_layer(top).output, name=f"{head.name}_{top}")
+    scores = layers.Reshape((context, 1), name="scores")(scorer(sequence))
+    last = layers.Cropping1D((context - 1, 0), name="last_step")(scores)
+    next_tail = layers.Cropping1D((step, 0), name="drop_oldest")(
+        layers.Reshape((window, 1), name="window_column")(joined)
+    )
+    outputs = {
+        f"{top}": layers.Reshape((1,), name="score")(last),
+        "tail": layers.Reshape((window - step,), name="next_tail")(next_tail),
+        "history": layers.Cropping1D((1, 0), name="next_history")(sequence),
+    }
+    return keras.Model({"audio": audio, "tail": tail, "history": history}, outputs, name=name)

@@ -10,8 +10,10 @@ import pytest
 from kerasdl.models import (
     load_speech_embedding_weights,
     speech_embedding,
+    speech_embedding_head,
     speech_embedding_step_ends,
     speech_embedding_steps,
+    speech_embedding_streaming,
 )
 
 module = importlib.import_module("kerasdl.models.speech_embedding")
@@ -121,6 +123,47 @@ def test_fixed_length_converts_to_tflite(model, tmp_path):
     assert report.max_abs_diff < 1e-3 * np.abs(fixed.predict(audio, verbose=0)).max()
 
 
+def stream(streaming, audio, context):
+    """Runs a streaming model over a clip, 1280 new samples per call."""
+    state = {"tail": audio[None, :11232], "history": np.zeros((1, context - 1, 96), "float32")}
+    scores = []
+    for start in range(11232, len(audio) - 1279, 1280):
+        out = streaming({"audio": audio[None, start : start + 1280], **state})
+        state = {"tail": np.asarray(out["tail"]), "history": np.asarray(out["history"])}
+        scores.append(float(np.asarray(out["logits"])[0, 0]))
+    return np.array(scores)
+
+
+def test_streaming_equals_the_full_clip(model, tmp_path):
+    import keras
+
+    from kerasdl.export import TFLiteModel, tflite
+
+    keras.utils.set_random_seed(3)
+    head = speech_embedding_head(context_steps=6, units=16)
+    audio = speech()
+    logits = keras.Model(head.input, head.get_layer("logits").output)
+    full = logits.predict(model.predict(audio[None], verbose=0), verbose=0)[0, :, 0]
+    streaming = speech_embedding_streaming(model, head, output="logit")
+    streamed = stream(streaming, audio, 6)
+    assert len(streamed) == len(full) == speech_embedding_steps(len(audio))
+    np.testing.assert_allclose(streamed, full, atol=1e-4 * np.abs(full).max())
+    probabilities = speech_embedding_streaming(model, head)
+    assert set(probabilities.output) == {"probabilities", "tail", "history"}
+    path = tmp_path / "verifier.tflite"
+    report = tflite(streaming, path, check_inputs=None)
+    assert report.max_abs_diff < 1e-3
+    runner = TFLiteModel(path)
+    first = runner(
+        {
+            "audio": audio[None, 11232:12512],
+            "tail": audio[None, :11232],
+            "history": np.zeros((1, 5, 96), "float32"),
+        }
+    )
+    np.testing.assert_allclose(np.asarray(first["logits"])[0, 0], full[0], atol=1e-3)
+
+
 def test_errors(folder, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"`num_samples` must be >= 12512 \(one embedding\)"):
         speech_embedding(weights=None, num_samples=12000)
@@ -135,6 +178,12 @@ def test_errors(folder, tmp_path, monkeypatch):
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="must be built by `speech_embedding`"):
         load_speech_embedding_weights(other, folder)
+    with pytest.raises(ValueError, match="`head` must be built by `speech_embedding_head`"):
+        speech_embedding_streaming(speech_embedding(weights=None), other)
+    with pytest.raises(ValueError, match="`output` must be one of"):
+        speech_embedding_streaming(speech_embedding(weights=None), speech_embedding_head(), "odds")
+    with pytest.raises(ValueError, match="`context_steps` must be"):
+        speech_embedding_head(context_steps=0)
     monkeypatch.setattr(module.importlib.util, "find_spec", lambda name, *a: None)
     with pytest.raises(FileNotFoundError, match=r"pip install openwakeword==0.4.0"):
         speech_embedding()
