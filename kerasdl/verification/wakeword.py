@@ -879,3 +879,92 @@ def wakeword_errors(
         ),
         false_activations=sorted(sources.items(), key=lambda row: (-row[1], row[0])),
     )
+
+
+def _logits(scores: np.ndarray, from_logits: bool, name: str) -> np.ndarray:
+    if from_logits:
+        return scores
+    if np.any((scores < 0) | (scores > 1)):
+        raise ValueError(
+            f"`{name}` must be probabilities in [0, 1] (or pass from_logits=True). Received "
+            f"values in [{scores.min():.4g}, {scores.max():.4g}]"
+        )
+    clipped = np.clip(scores, 1e-7, 1 - 1e-7)
+    return np.log(clipped / (1 - clipped))
+
+
+def combine_scores(
+    first: Any,
+    first_times: Any,
+    second: Any,
+    second_times: Any,
+    weight: float = 0.5,
+    *,
+    from_logits: tuple[bool, bool] = (False, False),
+) -> np.ndarray:
+    """Two detectors' per-step scores on the same clips combined into one, at the second's
+    steps: a weighted mean of their logits.
+
+        s<j> = weight * logit(second<j>) + (1 - weight) * max_i logit(first<i>)
+
+    over the first detector's steps `i` heard between the second's previous step and step
+    `j` (`second_times[j - 1] < first_times[i] <= second_times[j]`; for `j = 0` the same
+    length of time before it), so a detector that steps more often is read at its highest
+    in each step of the other. Probabilities are clipped to `[1e-7, 1 - 1e-7]` first. The
+    result is a score per step of the second detector, to threshold like any other (in
+    logits: `kerasdl.verification.wakeword` compares scores with a threshold, whatever
+    their scale).
+
+    Args:
+        first: `(clips, steps_1)` or `(steps_1,)` scores of the first detector.
+        first_times: `(steps_1,)` seconds of audio each of its steps has heard.
+        second: `(clips, steps_2)` or `(steps_2,)` scores of the second detector.
+        second_times: `(steps_2,)` seconds for the second; each step must cover at least
+            one of the first's.
+        weight: the second detector's share, in [0, 1].
+        from_logits: whether `first` and `second` are logits already (else probabilities).
+
+    Returns:
+        float64 `(clips, steps_2)` (or `(steps_2,)`) combined logits.
+
+    Raises:
+        ValueError: mismatched shapes, a `weight` outside [0, 1], probabilities outside
+            [0, 1], or a step of the second detector with no step of the first in it.
+
+    Example:
+
+    >>> first = np.array([0.1, 0.9, 0.5, 0.5])          # every 40 ms
+    >>> second = np.array([0.5, 0.9])                   # every 80 ms
+    >>> np.round(combine_scores(first, [0.04, 0.08, 0.12, 0.16], second, [0.08, 0.16],
+    ...                         weight=0.5), 3).tolist()
+    [1.099, 1.099]
+    """
+    a, single_a = _check_probabilities(first)
+    b, single_b = _check_probabilities(second)
+    times_a = _check_step_times(first_times, a.shape[1])
+    times_b = _check_step_times(second_times, b.shape[1])
+    if len(a) != len(b):
+        raise ValueError(
+            f"`first` and `second` must score the same clips. Received {len(a)} and {len(b)}"
+        )
+    weight = _number("weight", weight)
+    if weight > 1:
+        raise ValueError(f"`weight` must be in [0, 1]. Received: weight={weight}")
+    if not isinstance(from_logits, tuple | list) or len(from_logits) != 2:
+        raise ValueError(
+            f"`from_logits` must be a pair of bools. Received: from_logits={from_logits!r}"
+        )
+    la, lb = _logits(a, bool(from_logits[0]), "first"), _logits(b, bool(from_logits[1]), "second")
+    spacing = times_b[1] - times_b[0] if len(times_b) > 1 else np.inf
+    starts = np.concatenate([[times_b[0] - spacing], times_b[:-1]])
+    low = np.searchsorted(times_a, starts + _TIME_EPSILON, side="left")
+    high = np.searchsorted(times_a, times_b + _TIME_EPSILON, side="right")
+    if np.any(high <= low):
+        step = int(np.argmax(high <= low))
+        raise ValueError(
+            f"Each step of `second` must cover at least one step of `first`; step {step} "
+            f"(ending at {times_b[step]:.4g} s) covers none."
+        )
+    reduced = np.stack([la[:, lo:hi].max(axis=1) for lo, hi in zip(low, high, strict=True)], 1)
+    combined = weight * lb + (1 - weight) * reduced
+    return combined[0] if single_a and single_b else combined
