@@ -20,6 +20,7 @@ BENCHMARKS = [
     "triplet",
     "bleu",
     "wakeword",
+    "speech_embedding",
 ]
 
 

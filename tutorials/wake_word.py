@@ -29,6 +29,14 @@ The notes' trigger-word system end to end, without a network or a recorded data 
    bank clip named "word / voice"): the misses per held-out voice and the word each false
    activation follows, at that threshold and at 0.5, and a second operating point with
    only ordinary words (none of the 20 close ones) as negative audio.
+4c. A second detector on Google's speech embedding (`kerasdl.models.speech_embedding`,
+   trained by Google on a large body of real speech; its weights from openWakeWord 0.4.0's
+   files): a small head (`speech_embedding_head`) on the embeddings of the same mixes,
+   its operating point alone, and the two detectors combined
+   (`kerasdl.verification.combine_scores`: 0.7 x its logit + 0.3 x the GRU model's
+   highest logit in each 80 ms step); the combination's error analysis; its streaming
+   float TFLite file (80 ms per call), checked against Keras on a streamed clip, and its
+   latency.
 5. Export: the streaming model (40 ms of new audio per call, GRU states as explicit inputs
    and outputs) as a full-int8 TFLite file, its parity with Keras, its recall on the
    same held-out audio streamed chunk by chunk, and its latency per second of audio;
@@ -41,17 +49,18 @@ The notes' trigger-word system end to end, without a network or a recorded data 
 6. A held-out clip with a chime after each detection, as `kerasdl wakeword` writes it.
 
 Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0] [--piper-voices 150]
-[--kokoro-voices 0] [--peak-weight 0]`. Writes:
+[--kokoro-voices 0] [--peak-weight 0] [--no-speech-embedding]`. Writes:
 - `wake_word_spectrogram.png`: a training example's log-mel spectrogram with its labels;
 - `wake_word_det.png`: the held-out DET curve (miss rate against false activations per
-  hour of negative audio) of the Keras model and the int8 TFLite file, with the chosen
-  operating point;
+  hour of negative audio) of the GRU model in Keras and as the int8 TFLite file, the
+  speech-embedding detector and the combination, with each one's operating point;
 - `wake_word_predictions.png`: a held-out clip, the model's probability at each step,
   the labels and the detections;
 - `wake_word_errors.png`: recall per held-out voice and the false activations per word
   at the chosen threshold (`kerasdl.plot.plot_wakeword_errors`);
 - `wake_word_chimed.wav`, `wake_word.keras`, `wake_word_int8.tflite`,
-  `wake_word_int16x8.tflite`.
+  `wake_word_int16x8.tflite`, `wake_word_embedding_head.keras`,
+  `wake_word_embedding.tflite`.
 
 What it shows (full run: 502 s wall on 2 idle cores, about 190 s of it for the int16x8
 file, whose kernels are slow here; the synthesis cached, a first run synthesises ~3,300
@@ -318,6 +327,7 @@ FULL = dict(
     engines=("flite", "festival"),
     piper_voices=150,
     kokoro_voices=0,
+    embedding_epochs=60,
 )
 QUICK = dict(
     voices=12,
@@ -336,6 +346,7 @@ QUICK = dict(
     engines=("flite",),
     piper_voices=0,
     kokoro_voices=0,
+    embedding_epochs=2,
 )
 
 
@@ -354,6 +365,10 @@ SKIPPED = 77  # exit status when a neural voice the recipe uses is not installed
 # The neural speech engines a recipe may add (`--piper-voices`, `--kokoro-voices`), each with
 # the seed of its training voices (the close words' voices take seed + 1).
 NEURAL_ENGINES = {"piper": 2, "kokoro": 4}
+# The second detector, on Google's speech embedding (one embedding per 80 ms): its labels
+# cover the same 0.48 s after each trigger, and its share of the combined logit.
+EMBEDDING_ONES = 6
+COMBINE_WEIGHT = 0.7
 
 
 def augment(clip, rng):
@@ -429,6 +444,14 @@ def recipe_options(parser):
         metavar="N",
         help="train on N Kokoro neural voices too (voice packs and mixes of two, at random "
         "speeds and pitches; pip install 'kerasdl[speech]'); default 0",
+    )
+    parser.add_argument(
+        "--speech-embedding",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train a detector on Google's speech embedding and combine the two "
+        "(needs `pip install 'kerasdl[speech]'`, which brings openwakeword 0.4.0's files); "
+        "on by default",
     )
     parser.add_argument(
         "--peak-weight",
@@ -650,9 +673,20 @@ def main() -> None:
     from kerasdl.cli.wakeword import WakeWordDetector, run_wakeword
     from kerasdl.data.audio import write_wav
     from kerasdl.data.speech import available_engines
-    from kerasdl.data.trigger_word import NEGATIVE_WORDS, ClipBank, trigger_word_dataset
+    from kerasdl.data.trigger_word import (
+        NEGATIVE_WORDS,
+        ClipBank,
+        trigger_word_dataset,
+        trigger_word_labels,
+    )
     from kerasdl.export.tflite import TFLiteModel, tflite
     from kerasdl.losses import TriggerWordLoss
+    from kerasdl.models.speech_embedding import (
+        speech_embedding,
+        speech_embedding_head,
+        speech_embedding_step_ends,
+        speech_embedding_streaming,
+    )
     from kerasdl.models.trigger_word import (
         TriggerWordStreamer,
         trigger_word,
@@ -663,6 +697,7 @@ def main() -> None:
     from kerasdl.plot.wakeword import plot_wakeword_errors
     from kerasdl.verification.wakeword import (
         bootstrap_operating_point,
+        combine_scores,
         detection_events,
         operating_curve,
         threshold_for_false_activations,
@@ -681,6 +716,12 @@ def main() -> None:
                 "installed: `pip install 'kerasdl[speech]'` (and espeak-ng), or run with "
                 f"--{engine}-voices 0"
             )
+            sys.exit(SKIPPED)
+    if args.speech_embedding:
+        try:
+            embedding = speech_embedding()
+        except (FileNotFoundError, ImportError) as error:
+            print(f"skipped: {error} (or run with --no-speech-embedding)")
             sys.exit(SKIPPED)
     # The seed draws the training mixes, the initial weights and the masks (the clip banks
     # and the held-out set stay the same); seed 0 is the run described above.
@@ -783,18 +824,18 @@ def main() -> None:
     probabilities = head.predict(feature_model.compute(audio), batch_size=64, verbose=0)
     scoring = dict(refractory=REFRACTORY, tolerance=TOLERANCE, early=EARLY, duration=test_seconds)
 
-    def operating_point(outputs):
+    def operating_point(outputs, times=step_times):
         """The threshold for <= TARGET false activations per hour of the negative clips
         (the clips without a trigger) and the scores there."""
         tau = threshold_for_false_activations(
             outputs,
-            step_times,
+            times,
             TARGET,
             trigger_ends=trigger_ends,
             refractory=REFRACTORY,
             duration=test_seconds,
         )
-        return tau, wakeword_scores(outputs, step_times, trigger_ends, tau, **scoring)
+        return tau, wakeword_scores(outputs, times, trigger_ends, tau, **scoring)
 
     threshold, scores = operating_point(probabilities)
     curve = operating_curve(
@@ -895,6 +936,96 @@ def main() -> None:
         os.path.join(args.out, "wake_word_predictions.png"),
     )
 
+    # 4c. A second detector on Google's speech embedding, and the two combined -----------
+    # The embedding network learnt from a large body of real speech; a small head on its
+    # outputs, trained on the same mixes, carries over to unheard voices far better. The
+    # two detectors' logits are then combined at the embedding's 80 ms steps.
+    det_curves, det_points = (
+        {"Keras": curve},
+        {"Keras": (scores.negative_false_activations_per_hour, scores.miss_rate)},
+    )
+    if args.speech_embedding:
+        embed = lambda clips: embedding.predict(clips, batch_size=32, verbose=0)  # noqa: E731
+        embedding_ends = speech_embedding_step_ends(train_samples)
+        embedding_labels = [
+            trigger_word_labels(examples.trigger_ends, embedding_ends, ones=EMBEDDING_ONES)
+            for examples in (train, dev)
+        ]
+        e_train, e_dev = embed(train.audio), embed(dev.audio)
+        embedding_head = speech_embedding_head()
+        embedding_head.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
+        embedding_head.fit(
+            e_train,
+            embedding_labels[0],
+            batch_size=64,
+            epochs=settings["embedding_epochs"],
+            validation_data=(e_dev, embedding_labels[1]),
+            verbose=0,
+        )
+        embedding_head.save(os.path.join(args.out, "wake_word_embedding_head.keras"))
+        e_times = speech_embedding_step_ends(audio.shape[1]) / SR
+        e_probabilities = embedding_head.predict(embed(audio), batch_size=64, verbose=0)
+        combined = combine_scores(
+            probabilities, step_times, e_probabilities, e_times, COMBINE_WEIGHT
+        )
+        print(
+            f"speech-embedding detector ({embedding_head.count_params():,} weights on the "
+            f"frozen embedding; dev loss "
+            f"{embedding_head.evaluate(e_dev, embedding_labels[1], verbose=0):.4f}; "
+            f"{time.perf_counter() - start:.0f} s):"
+        )
+        e_thresholds = {}
+        for label, outputs in (("alone", e_probabilities), ("combined", combined)):
+            e_threshold, at = operating_point(outputs, e_times)
+            e_thresholds[label] = e_threshold
+            resampled = bootstrap_operating_point(
+                outputs, e_times, trigger_ends, TARGET, resamples=settings["resamples"],
+                **scoring,
+            )  # fmt: skip
+            print(
+                f"  {label}: threshold {e_threshold:.6f} for <= {TARGET:g} false activation "
+                f"per hour: recall {at.recall:.3f} "
+                f"({at.negative_false_activations_per_hour:.2f} per hour); resampled "
+                f"{resampled.summary()}"
+            )
+            name = "speech-embedding head" if label == "alone" else "combined"
+            det_curves[name] = operating_curve(outputs, e_times, trigger_ends, **scoring)
+            det_points[name] = (at.negative_false_activations_per_hour, at.miss_rate)
+        c_errors = wakeword_errors(
+            combined, e_times, segments, *names, e_thresholds["combined"], **analysis
+        )
+        print(f"  error analysis of the combined detector there:\n{c_errors.table(top=8)}")
+        # On a device: the streaming form, 80 ms of new audio per call.
+        e_streaming = speech_embedding_streaming(embedding, embedding_head, output="logit")
+        e_report = tflite(
+            e_streaming,
+            os.path.join(args.out, "wake_word_embedding.tflite"),
+            check_inputs={
+                "audio": audio[:16, 11232:12512],
+                "tail": audio[:16, :11232],
+                "history": e_train[:16, :15],
+            },
+        )
+        e_runner = TFLiteModel(os.path.join(args.out, "wake_word_embedding.tflite"))
+        state = {"tail": audio[:1, :11232], "history": np.zeros((1, 15, 96), "float32")}
+        calls = range(11232, audio.shape[1] - 1279, 1280)
+        e_logits, started = [], time.perf_counter()
+        for begin in calls:
+            out = e_runner({"audio": audio[:1, begin : begin + 1280], **state})
+            state = {"tail": out["tail"], "history": out["history"]}
+            e_logits.append(float(out["logits"][0, 0]))
+        per_call = (time.perf_counter() - started) / len(calls)
+        keras_logits = keras.Model(
+            embedding_head.input, embedding_head.get_layer("logits").output
+        ).predict(embed(audio[:1]), verbose=0)[0, :, 0]
+        print(
+            f"  streaming float TFLite ({e_report.size_bytes / 1e6:.2f} MB, 80 ms per call): "
+            f"max |TFLite - Keras| {e_report.max_abs_diff:.2g}, logits on a streamed held-out "
+            f"clip within {np.abs(np.array(e_logits) - keras_logits).max():.2g} "
+            f"of the full clip's; {1000 * per_call:.2f} ms per call "
+            f"({1000 * per_call * SR / 1280:.1f} ms per second of audio)"
+        )
+
     # 5. Streaming int8 TFLite ---------------------------------------------------------------
     # The logit output: the int8 logit keeps thresholds above 0.99 apart (see the top).
     streaming = trigger_word_streaming(model, output="logit")
@@ -981,9 +1112,9 @@ def main() -> None:
         "of compute per second of audio"
     )
     plot_det(
-        {"Keras": curve, "int8 TFLite (streaming)": int8_curve},
+        {**det_curves, "GRU model, int8 TFLite (streaming)": int8_curve},
         os.path.join(args.out, "wake_word_det.png"),
-        points={"Keras": (scores.negative_false_activations_per_hour, scores.miss_rate)},
+        points=det_points,
         target=TARGET,
         title="held-out voices: DET curve",
     )

@@ -172,6 +172,23 @@ EXAMPLES: list[Example] = [
         id="SpeechEmbeddingMelSpectrogram",
     ),
     Example(
+        cls=SpeechEmbeddingMelSpectrogram,
+        kind="layer",
+        kwargs={"top_db": 30.0},
+        inputs=waveforms,
+        bad=(
+            Bad(ValueError, r"`top_db` must be > 0.0\. Received: top_db=0", kwargs={"top_db": 0}),
+            Bad(
+                TypeError,
+                r"`top_db` must be a number\. Received: top_db='80'",
+                kwargs={"top_db": "80"},
+            ),
+        ),
+        device_ready=True,
+        tflite_atol=1e-3,
+        id="SpeechEmbeddingMelSpectrogram-top_db",
+    ),
+    Example(
         cls=FlooredLeakyReLU,
         kind="layer",
         kwargs={"alpha": 0.3, "floor": -0.5},

@@ -80,13 +80,24 @@ def reference(sessions, audio):
 def test_equals_openwakeword_onnx(model, sessions):
     audio = np.round(speech() * 32767) / 32767
     spectrogram, expected = reference(sessions, audio)
-    mel = model.get_layer("melspectrogram")(audio[None]).numpy()[0]
+    floored = speech_embedding(top_db=80.0)  # as the ONNX file, one clip at a time
+    mel = floored.get_layer("melspectrogram")(audio[None]).numpy()[0]
     np.testing.assert_allclose(mel, spectrogram, atol=1e-4)
-    out = model.predict(audio[None], verbose=0)[0]
+    out = floored.predict(audio[None], verbose=0)[0]
     assert out.shape == expected.shape == (speech_embedding_steps(len(audio)), 96)
     scale = np.abs(expected).max()
     assert scale > 1  # real embeddings, not zeros
     np.testing.assert_allclose(out, expected, atol=1e-5 * scale)
+    # No floor by default: equal where the floor does not bind, lower where it does.
+    unfloored = model.get_layer("melspectrogram")(audio[None]).numpy()[0]
+    binding = spectrogram <= spectrogram.min() + 1e-6
+    np.testing.assert_allclose(unfloored[~binding], spectrogram[~binding], atol=1e-4)
+    quiet = audio.copy()
+    quiet[4000:12000] = 0
+    low = model.get_layer("melspectrogram")(quiet[None]).numpy()[0]
+    high = floored.get_layer("melspectrogram")(quiet[None]).numpy()[0]
+    assert low.min() == pytest.approx(-8.0)  # 10 log10(1e-10) / 10 + 2
+    assert high.min() == pytest.approx(high.max() - 8.0, abs=1e-4)  # 80 dB under the top
 
 
 def test_each_step_is_its_window_alone(model):
@@ -182,6 +193,8 @@ def test_errors(folder, tmp_path, monkeypatch):
         speech_embedding_streaming(speech_embedding(weights=None), other)
     with pytest.raises(ValueError, match="`output` must be one of"):
         speech_embedding_streaming(speech_embedding(weights=None), speech_embedding_head(), "odds")
+    with pytest.raises(ValueError, match=r"`top_db` must be > 0.0\. Received: top_db=-1"):
+        speech_embedding(weights=None, top_db=-1)
     with pytest.raises(ValueError, match="`context_steps` must be"):
         speech_embedding_head(context_steps=0)
     monkeypatch.setattr(module.importlib.util, "find_spec", lambda name, *a: None)
