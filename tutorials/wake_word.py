@@ -701,6 +701,7 @@ def main() -> None:
     from kerasdl.export.tflite import TFLiteModel, tflite
     from kerasdl.losses import TriggerWordLoss
     from kerasdl.models.speech_embedding import (
+        SpeechEmbeddingStreamer,
         speech_embedding,
         speech_embedding_head,
         speech_embedding_step_ends,
@@ -1025,22 +1026,17 @@ def main() -> None:
                 "history": e_train[:16, :15],
             },
         )
-        e_runner = TFLiteModel(os.path.join(args.out, "wake_word_embedding.tflite"))
-        state = {"tail": audio[:1, :11232], "history": np.zeros((1, 15, 96), "float32")}
-        calls = range(11232, audio.shape[1] - 1279, 1280)
-        e_logits, started = [], time.perf_counter()
-        for begin in calls:
-            out = e_runner({"audio": audio[:1, begin : begin + 1280], **state})
-            state = {"tail": out["tail"], "history": out["history"]}
-            e_logits.append(float(out["logits"][0, 0]))
-        per_call = (time.perf_counter() - started) / len(calls)
+        e_streamer = SpeechEmbeddingStreamer(os.path.join(args.out, "wake_word_embedding.tflite"))
+        started = time.perf_counter()
+        e_logits, _ = e_streamer.run(audio[0])
+        per_call = (time.perf_counter() - started) / len(e_logits)
         keras_logits = keras.Model(
             embedding_head.input, embedding_head.get_layer("logits").output
         ).predict(embed(audio[:1]), verbose=0)[0, :, 0]
         print(
             f"  streaming float TFLite ({e_report.size_bytes / 1e6:.2f} MB, 80 ms per call): "
             f"max |TFLite - Keras| {e_report.max_abs_diff:.2g}, logits on a streamed held-out "
-            f"clip within {np.abs(np.array(e_logits) - keras_logits).max():.2g} "
+            f"clip within {np.abs(e_logits - keras_logits).max():.2g} "
             f"of the full clip's; {1000 * per_call:.2f} ms per call "
             f"({1000 * per_call * SR / 1280:.1f} ms per second of audio)"
         )
@@ -1147,6 +1143,18 @@ def main() -> None:
     )
     # `--threshold` is a probability; the detector compares the file's logits with its logit.
     run_wakeword(WakeWordDetector(tflite_path), wav, chimed, min(threshold, 1.0), REFRACTORY)
+    if args.speech_embedding:
+        # Both detectors, combined as in 4c: `--threshold` is then the combined logit's p.
+        p_combined = float(1 / (1 + np.exp(-e_thresholds["combined"])))
+        e_path = os.path.join(args.out, "wake_word_embedding.tflite")
+        print(
+            f"kerasdl wakeword --model={tflite_path} --embedding={e_path} "
+            f"--weight={COMBINE_WEIGHT} {wav} --threshold={p_combined:.6f}"
+        )
+        run_wakeword(
+            WakeWordDetector(tflite_path), wav, None, p_combined, REFRACTORY,
+            embedding=e_path, weight=COMBINE_WEIGHT,
+        )  # fmt: skip
     print(f"true trigger ends: {', '.join(f'{e:.2f} s' for e in trigger_ends[clip] if e >= 0)}")
     print(f"total {time.perf_counter() - start:.0f} s")
 

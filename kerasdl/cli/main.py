@@ -7,7 +7,7 @@ Usage:
     kerasdl style content.png style.png [--out=style_transfer.png] [--iterations=200]
         [--size=256] [--weights=PATH]
     kerasdl wakeword --model=model.tflite input.wav [--out=chimed.wav] [--threshold=0.5]
-        [--refractory=1.0]
+        [--refractory=1.0] [--embedding=embedding.tflite [--weight=0.7]]
 """
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ flags.DEFINE_float(
     "logit with log(p/(1-p))).",
 )
 flags.DEFINE_float("refractory", 1.0, "wakeword: seconds after a detection before the next.")
+flags.DEFINE_string(
+    "embedding",
+    None,
+    "wakeword: a second detector, the speech-embedding streaming .tflite file; the two "
+    "detectors' logits are combined (--weight) and --threshold applies to the combination.",
+)
+flags.DEFINE_float("weight", 0.7, "wakeword: the --embedding detector's share of the logit.")
 flags.DEFINE_integer("save_every", None, "style: also save the image every N iterations.")
 
 COMMANDS = {
@@ -93,7 +100,15 @@ def main(argv: list[str]) -> int:
     if command == "wakeword":
         from kerasdl.cli.wakeword import command as wakeword_command
 
-        return wakeword_command(rest, FLAGS.model, FLAGS.out, FLAGS.threshold, FLAGS.refractory)
+        return wakeword_command(
+            rest,
+            FLAGS.model,
+            FLAGS.out,
+            FLAGS.threshold,
+            FLAGS.refractory,
+            embedding=FLAGS.embedding,
+            weight=FLAGS.weight,
+        )
     if command == "detect":
         from kerasdl.cli.detect import run_detect
 

@@ -12,6 +12,11 @@ file too) outputs the score before the sigmoid; the detector then compares each 
 logit with `log(p / (1 - p))` of the threshold p, which fires on the same steps as
 `sigmoid(logit) >= p` but keeps the int8 file's resolution near p = 1 (its probabilities
 are printed as `sigmoid(logit)` with more digits, and the logit beside them).
+
+`--embedding` adds a second detector, a `speech_embedding_streaming` file (80 ms per
+call): the two detectors' logits are combined at its steps
+(`kerasdl.verification.combine_scores`, `--weight` its share, 0.7 as in the wake-word
+tutorial) and `--threshold` p applies to the combined logit as `log(p / (1 - p))`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from kerasdl.verification.wakeword import detection_steps
 
 USAGE = (
     "usage: kerasdl wakeword --model=MODEL.tflite|MODEL.keras INPUT.wav [--out=chimed.wav] "
-    "[--threshold=0.5] [--refractory=1.0]"
+    "[--threshold=0.5] [--refractory=1.0] [--embedding=EMBEDDING.tflite [--weight=0.7]]"
 )
 # Chunk of the streaming form built from a full-clip Keras model, in output steps: long
 # enough that Python overhead per call stays small, short enough to stay responsive.
@@ -148,6 +153,8 @@ def run_wakeword(
     refractory: float = 1.0,
     sample_rate: int | None = None,
     stream: TextIO | None = None,
+    embedding: str | os.PathLike | None = None,
+    weight: float = 0.7,
 ) -> np.ndarray:
     """Detects the wake word in a WAV file and optionally writes it back with chimes.
 
@@ -165,6 +172,9 @@ def run_wakeword(
         refractory: seconds after a detection during which it does not fire again.
         sample_rate: the model's rate for a `.tflite` file (default 16000).
         stream: where to print (default stdout).
+        embedding: a `speech_embedding_streaming` `.tflite` file to combine with `model`
+            (16 kHz models only), or None.
+        weight: the embedding detector's share of the combined logit, in [0, 1].
 
     Returns:
         The detection times in seconds.
@@ -188,13 +198,18 @@ def run_wakeword(
     threshold = float(threshold)
     audio = read_wav(wav_path, model.sample_rate)
     scores, times = model.scores(audio)
+    logit = model.output == "logit"
     # A logit model fires where its logit reaches the threshold's logit (see the module).
     scaled = model.streamer.threshold(threshold)
+    if embedding is not None:
+        scores, times = _combined(model, audio, scores, times, embedding, weight)
+        logit, scaled = True, float(np.log(threshold) - np.log1p(-min(threshold, 1 - 1e-16)))
     steps = detection_steps(scores, times, scaled, refractory)
     # A step past the end has heard the last samples and some padding: it fired at the end.
     detections = np.minimum(times[steps], audio.size / model.sample_rate)
-    logit = model.output == "logit"
     in_logits = f" (logit {scaled:.3f})" if logit else ""
+    if embedding is not None:
+        in_logits += f" on the logits combined with {os.fspath(embedding)} (weight {weight:g})"
     print(
         f"{wav_path}: {audio.size / model.sample_rate:.2f} s at {model.sample_rate} Hz, "
         f"threshold {threshold:g}{in_logits}, refractory {refractory:g} s",
@@ -216,6 +231,36 @@ def run_wakeword(
     return detections
 
 
+def _combined(model, audio, scores, times, embedding, weight):
+    """The combined logits of `model`'s scores and the embedding file's, at its steps."""
+    from kerasdl.models.speech_embedding import SpeechEmbeddingStreamer
+    from kerasdl.verification.wakeword import combine_scores
+
+    path = os.fspath(embedding)
+    if not os.path.isfile(path):
+        raise ValueError(f"`--embedding` must be an existing .tflite file: {path!r}")
+    if model.sample_rate != 16000:
+        raise ValueError(
+            f"`--embedding` needs a 16 kHz wake-word model; {model.sample_rate} Hz given"
+        )
+    try:
+        second = SpeechEmbeddingStreamer(path)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{path!r} is not a speech-embedding streaming file: {error}") from None
+    if audio.size < second.tail_samples + second.chunk_samples:
+        raise ValueError(
+            f"the audio lasts {audio.size / 16000:.3f} s; the speech embedding needs at "
+            "least 0.782 s"
+        )
+    second_scores, second_times = second.run(audio)
+    from_logits = (model.output == "logit", second.output == "logit")
+    # The first model's steps past the end (padding) count at the end of the audio.
+    times = np.minimum(times, audio.size / 16000)
+    return combine_scores(
+        scores, times, second_scores, second_times, weight, from_logits=from_logits
+    ), second_times
+
+
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
     """`1 / (1 + exp(-logit))` in float64 (no overflow warning for large negative logits)."""
     logits = np.asarray(logits, np.float64)
@@ -230,6 +275,8 @@ def command(
     refractory: float = 1.0,
     stream: TextIO | None = None,
     errors: TextIO | None = None,
+    embedding: str | None = None,
+    weight: float = 0.7,
 ) -> int:
     """`kerasdl wakeword` from parsed flags: the exit code (0 done, 2 a usage or input
     error, printed as one line)."""
@@ -238,7 +285,16 @@ def command(
         print(USAGE, file=errors)
         return 2
     try:
-        run_wakeword(model, rest[0], out, threshold, refractory, stream=stream)
+        run_wakeword(
+            model,
+            rest[0],
+            out,
+            threshold,
+            refractory,
+            stream=stream,
+            embedding=embedding,
+            weight=weight,
+        )
     except (ValueError, TypeError, OSError) as error:
         print(f"kerasdl wakeword: {error}", file=errors)
         return 2

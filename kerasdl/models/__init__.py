@@ -16,6 +16,7 @@ from kerasdl.models.sliding_window import fc_to_conv
 from kerasdl.models.speech_embedding import (
     FlooredLeakyReLU,
     SpeechEmbeddingMelSpectrogram,
+    SpeechEmbeddingStreamer,
     load_speech_embedding_weights,
     speech_embedding,
     speech_embedding_head,
@@ -57,6 +58,7 @@ __all__ = [
     "LanguageModelStep",
     "Seq2SeqInference",
     "SpeechEmbeddingMelSpectrogram",
+    "SpeechEmbeddingStreamer",
     "StyleTransfer",
     "TriggerWordGeometry",
     "TriggerWordStreamer",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -513,3 +514,100 @@ def speech_embedding_streaming(
         "history": layers.Cropping1D((1, 0), name="next_history")(sequence),
     }
     return keras.Model({"audio": audio, "tail": tail, "history": history}, outputs, name=name)
+
+
+class SpeechEmbeddingStreamer:
+    """Streams clips through a `speech_embedding_streaming` model, 80 ms per call, as a
+    device would: the Keras model, its `.tflite` file (a path) or a
+    `kerasdl.export.TFLiteModel` of it.
+
+    Args:
+        model: the streaming model or file.
+
+    Attributes:
+        output: "logit" or "probability", what the model outputs per step.
+        tail_samples: samples before the first call's new audio (11,232).
+        chunk_samples: new samples per call (1,280).
+
+    Raises:
+        TypeError: `model` is none of these.
+        ValueError: a model without the streaming form's inputs and outputs.
+
+    Example:
+
+    >>> import numpy as np
+    >>> stream = speech_embedding_streaming(speech_embedding(weights=None),
+    ...                                     speech_embedding_head(units=8))
+    >>> scores, times = SpeechEmbeddingStreamer(stream).run(np.zeros(16000, "float32"))
+    >>> scores.shape, np.round(times, 3).tolist()
+    ((3,), [0.782, 0.862, 0.942])
+    """
+
+    def __init__(self, model: Any):
+        from kerasdl.export.tflite import TFLiteModel
+
+        if isinstance(model, str | os.PathLike):
+            model = TFLiteModel(model)
+        if isinstance(model, TFLiteModel):
+            shapes = {
+                name: tuple(int(d) for d in details["shape"][1:])
+                for name, details in zip(model.input_names, model.input_details, strict=True)
+            }
+            outputs = set(model.output_names)
+            self._call = lambda feed: model(feed)
+        elif isinstance(model, keras.Model):
+            inputs = model.input if isinstance(model.input, dict) else {}
+            shapes = {name: tuple(t.shape[1:]) for name, t in inputs.items()}
+            outputs = set(model.output) if isinstance(model.output, dict) else set()
+            self._call = lambda feed: {k: np.asarray(v) for k, v in model(feed).items()}
+        else:
+            raise TypeError(
+                "`model` must be a keras.Model from speech_embedding_streaming, a .tflite "
+                f"path or a TFLiteModel. Received: model={model!r:.80} of type "
+                f"{type(model).__name__}"
+            )
+        kinds = [name for name in ("logits", "probabilities") if name in outputs]
+        step = FRAMES_PER_STEP * HOP
+        if (
+            shapes.get("audio") != (step,)
+            or shapes.get("tail") != (WINDOW_SAMPLES - step,)
+            or len(shapes.get("history", ())) != 2
+            or len(kinds) != 1
+        ):
+            raise ValueError(
+                "`model` must be a speech_embedding_streaming model with inputs 'audio' "
+                f"({step} samples), 'tail' ({WINDOW_SAMPLES - step}) and 'history', and one "
+                f"output 'logits' or 'probabilities'. Received: inputs {shapes}, outputs "
+                f"{sorted(outputs)}"
+            )
+        self._history = shapes["history"]
+        self._scores = kinds[0]
+        self.output = "logit" if kinds[0] == "logits" else "probability"
+        self.tail_samples, self.chunk_samples = WINDOW_SAMPLES - step, step
+
+    def run(self, audio: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Streams one clip (float32 16 kHz mono, at least 12,512 samples) from a fresh
+        state: its first 11,232 samples as the tail, zero history.
+
+        Returns:
+            `(scores, step_times)`: the model's output per 80 ms step, and the seconds of
+            audio each step has heard (`speech_embedding_step_ends / 16000`).
+        """
+        audio = np.asarray(audio, np.float32)
+        if audio.ndim != 1 or audio.size < WINDOW_SAMPLES:
+            raise ValueError(
+                f"`audio` must be one clip of at least {WINDOW_SAMPLES} samples (0.782 s at "
+                f"16 kHz). Received: audio.shape={audio.shape}"
+            )
+        state = {
+            "tail": audio[None, : self.tail_samples],
+            "history": np.zeros((1, *self._history), np.float32),
+        }
+        scores = []
+        for start in range(
+            self.tail_samples, audio.size - self.chunk_samples + 1, self.chunk_samples
+        ):
+            out = self._call({"audio": audio[None, start : start + self.chunk_samples], **state})
+            state = {"tail": out["tail"], "history": out["history"]}
+            scores.append(float(np.asarray(out[self._scores]).reshape(-1)[0]))
+        return np.array(scores), speech_embedding_step_ends(audio.size) / SAMPLE_RATE

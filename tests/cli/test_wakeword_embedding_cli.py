@@ -1,0 +1,91 @@
+"""`kerasdl wakeword --embedding`: the GRU file and a speech-embedding streaming file
+combined; the detections against both full-clip Keras models run through the detector, the
+header line, and the one-line errors."""
+
+import io
+
+import keras
+import numpy as np
+import pytest
+
+from kerasdl.cli.wakeword import command, run_wakeword
+from kerasdl.data.audio import write_wav
+from kerasdl.export.tflite import tflite
+from kerasdl.models import (
+    SpeechEmbeddingStreamer,
+    speech_embedding,
+    speech_embedding_head,
+    speech_embedding_step_ends,
+    speech_embedding_streaming,
+)
+from kerasdl.models.trigger_word import trigger_word_streaming
+from kerasdl.verification.wakeword import combine_scores, detection_steps
+from tests.models.trigger_word_helpers import full_clip_probabilities, small_model, speech_like
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The small GRU model's logit file and an embedding detector's file (random weights:
+    the plumbing, not the quality)."""
+    folder = tmp_path_factory.mktemp("models")
+    gru = small_model()
+    gru_path = str(folder / "gru.tflite")
+    tflite(trigger_word_streaming(gru, chunk_samples=1280, output="logit"), gru_path)
+    keras.utils.set_random_seed(1)
+    embedding, head = speech_embedding(weights=None), speech_embedding_head(units=16)
+    embedding_path = str(folder / "embedding.tflite")
+    tflite(speech_embedding_streaming(embedding, head, output="logit"), embedding_path)
+    return gru, gru_path, embedding, head, embedding_path
+
+
+def test_combined_detections_follow_the_full_clip_models(files, tmp_path):
+    gru, gru_path, embedding, head, embedding_path = files
+    audio = speech_like(5.0, seed=4)
+    wav = tmp_path / "input.wav"
+    write_wav(wav, audio, SR, dtype="float32")
+    p, times = full_clip_probabilities(gru, audio)
+    logits = keras.Model(head.input, head.get_layer("logits").output)
+    second = np.asarray(logits(embedding(audio[None])))[0, :, 0]
+    second_times = speech_embedding_step_ends(audio.size) / SR
+    streamed, streamed_times = SpeechEmbeddingStreamer(embedding_path).run(audio)
+    np.testing.assert_allclose(streamed, second, atol=1e-3 * np.abs(second).max())
+    np.testing.assert_allclose(streamed_times, second_times)
+    expected = combine_scores(
+        np.log(p / (1 - p)), np.minimum(times, audio.size / SR), second, second_times, 0.6,
+        from_logits=(True, True),
+    )  # fmt: skip
+    for threshold in (float(np.quantile(expected, q)) for q in (0.3, 0.9)):
+        p_threshold = 1 / (1 + np.exp(-threshold))
+        steps = detection_steps(expected, second_times, threshold, 1.0)
+        printed = io.StringIO()
+        detections = run_wakeword(
+            gru_path, wav, threshold=p_threshold, stream=printed, embedding=embedding_path,
+            weight=0.6,
+        )  # fmt: skip
+        np.testing.assert_allclose(detections, np.minimum(second_times[steps], 5.0))
+        header = printed.getvalue().splitlines()[0]
+        assert f"(logit {threshold:.3f}) on the logits combined with {embedding_path}" in header
+        assert "(weight 0.6)" in header
+
+
+def test_errors_are_one_line(files, tmp_path):
+    _, gru_path, _, _, embedding_path = files
+    wav = tmp_path / "input.wav"
+    write_wav(wav, speech_like(3.0, seed=5), SR, dtype="float32")
+    for embedding, message in (
+        (str(tmp_path / "missing.tflite"), "`--embedding` must be an existing .tflite file"),
+        (gru_path, "is not a speech-embedding streaming file"),
+    ):
+        errors = io.StringIO()
+        code = command([str(wav)], gru_path, errors=errors, embedding=embedding)
+        assert code == 2
+        assert errors.getvalue().count("\n") == 1 and message in errors.getvalue()
+    short = tmp_path / "short.wav"
+    write_wav(short, speech_like(0.5, seed=6), SR, dtype="float32")
+    errors = io.StringIO()
+    assert command([str(short)], gru_path, errors=errors, embedding=embedding_path) == 2
+    assert "the audio lasts" in errors.getvalue()
+    with pytest.raises(TypeError, match="`model` must be a keras.Model from speech_embedding"):
+        SpeechEmbeddingStreamer(42)
