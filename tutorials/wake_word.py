@@ -46,7 +46,8 @@ The notes' trigger-word system end to end, without a network or a recorded data 
    becomes `log(p / (1 - p))`): an int8 sigmoid output moves in steps of 1/256 and stops
    at 255/256, so a threshold above ~0.99 for <= 1 false activation per hour left the
    probability file no usable threshold; the logit's int8 steps are uniform in logits.
-6. A held-out clip with a chime after each detection, as `kerasdl wakeword` writes it.
+6. A held-out clip with a chime after each detection, as `kerasdl wakeword` writes it, and
+   the same clip through both files combined (`kerasdl wakeword --embedding`).
 
 Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0] [--piper-voices 150]
 [--kokoro-voices 0] [--peak-weight 0] [--no-speech-embedding]`. Writes:
