@@ -92,7 +92,12 @@ missed:
   the head alone ranged over initialisations from 0.61 to 0.74 with the log-mel floored
   80 dB under each clip's maximum (as the ONNX file does for one clip at a time), 0.74 to
   0.83 with openWakeWord's own files run on batches of 16 clips, and 0.76 to 0.79 without
-  a floor (the default), so single runs move by about 0.1.
+  a floor (the default), so single runs move by about 0.1. Not better there (single
+  runs, the same initialisation): Kokoro's voices in the head's mixes, 0.637 against
+  0.612 (floored); `TriggerWordLoss(0.3)` for the head, 0.713 against 0.761 (unfloored);
+  WORLD resynthesis of half the changed copies (as for the GRU model below), 0.721
+  against 0.794, and 0.779 against 0.817 combined; with openWakeWord's files, a context
+  of 8 or 24 steps, 0.716 and 0.716, and 64 units, 0.728, against 0.807.
 - The GRU model alone (seed 0): threshold 0.994 for <= 1 false activation per hour of
   negative audio: recall 0.541 (1 false activation, 0.81 per hour); over 200 bootstrap resamples
   0.572 +- 0.047 (5-95%: 0.502-0.652); at threshold 0.5 recall 0.784 at 28.5 per hour,
