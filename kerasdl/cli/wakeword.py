@@ -202,8 +202,10 @@ def run_wakeword(
     # A logit model fires where its logit reaches the threshold's logit (see the module).
     scaled = model.streamer.threshold(threshold)
     if embedding is not None:
+        from kerasdl.models.trigger_word import logit_threshold
+
         scores, times = _combined(model, audio, scores, times, embedding, weight)
-        logit, scaled = True, float(np.log(threshold) - np.log1p(-min(threshold, 1 - 1e-16)))
+        logit, scaled = True, logit_threshold(threshold)
     steps = detection_steps(scores, times, scaled, refractory)
     # A step past the end has heard the last samples and some padding: it fired at the end.
     detections = np.minimum(times[steps], audio.size / model.sample_rate)
@@ -233,15 +235,15 @@ def run_wakeword(
 
 def _combined(model, audio, scores, times, embedding, weight):
     """The combined logits of `model`'s scores and the embedding file's, at its steps."""
-    from kerasdl.models.speech_embedding import SpeechEmbeddingStreamer
+    from kerasdl.models.speech_embedding import SAMPLE_RATE, SpeechEmbeddingStreamer
     from kerasdl.verification.wakeword import combine_scores
 
     path = os.fspath(embedding)
     if not os.path.isfile(path):
         raise ValueError(f"`--embedding` must be an existing .tflite file: {path!r}")
-    if model.sample_rate != 16000:
+    if model.sample_rate != SAMPLE_RATE:
         raise ValueError(
-            f"`--embedding` needs a 16 kHz wake-word model; {model.sample_rate} Hz given"
+            f"`--embedding` needs a {SAMPLE_RATE} Hz wake-word model; {model.sample_rate} Hz given"
         )
     try:
         second = SpeechEmbeddingStreamer(path)
@@ -249,13 +251,13 @@ def _combined(model, audio, scores, times, embedding, weight):
         raise ValueError(f"{path!r} is not a speech-embedding streaming file: {error}") from None
     if audio.size < second.tail_samples + second.chunk_samples:
         raise ValueError(
-            f"the audio lasts {audio.size / 16000:.3f} s; the speech embedding needs at "
+            f"the audio lasts {audio.size / SAMPLE_RATE:.3f} s; the speech embedding needs at "
             "least 0.782 s"
         )
     second_scores, second_times = second.run(audio)
     from_logits = (model.output == "logit", second.output == "logit")
     # The first model's steps past the end (padding) count at the end of the audio.
-    times = np.minimum(times, audio.size / 16000)
+    times = np.minimum(times, audio.size / SAMPLE_RATE)
     return combine_scores(
         scores, times, second_scores, second_times, weight, from_logits=from_logits
     ), second_times

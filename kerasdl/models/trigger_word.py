@@ -498,6 +498,22 @@ def trigger_word_streaming(
     return keras.Model(inputs, outputs, name=name or f"{model.name}_streaming")
 
 
+def logit_threshold(probability: float) -> float:
+    """A probability threshold p in logit units, `log(p / (1 - p))`, so that `logit >=
+    threshold` exactly when `sigmoid(logit) >= p`; p = 0 maps to the lowest finite float
+    (every step fires), p = 1 to the highest (no finite logit reaches it).
+
+    Example:
+
+    >>> round(logit_threshold(0.5), 6), logit_threshold(1.0) > 1e300
+    (0.0, True)
+    """
+    p = check_in_range("probability", probability, 0, 1, include_high=True)
+    if p in (0.0, 1.0):
+        return float(np.finfo(np.float64).max * (1 if p else -1))
+    return float(np.log(p) - np.log1p(-p))
+
+
 class TriggerWordStreamer:
     """Runs a streaming trigger-word model over audio, chunk by chunk, keeping its state.
 
@@ -685,11 +701,7 @@ class TriggerWordStreamer:
             The threshold to compare this streamer's outputs with (a Python float).
         """
         p = check_in_range("probability", probability, 0, 1, include_high=True)
-        if self.output == "probability":
-            return p
-        if p in (0.0, 1.0):
-            return float(np.finfo(np.float64).max * (1 if p else -1))
-        return float(np.log(p) - np.log1p(-p))
+        return p if self.output == "probability" else logit_threshold(p)
 
     def calibration_inputs(
         self, clips: Iterable[Any], max_examples: int | None = None
