@@ -990,7 +990,8 @@ def main() -> None:
         )
         embedding_head.save(os.path.join(args.out, "wake_word_embedding_head.keras"))
         e_times = speech_embedding_step_ends(audio.shape[1]) / SR
-        e_probabilities = embedding_head.predict(embed(audio), batch_size=64, verbose=0)
+        e_test = embed(audio)
+        e_probabilities = embedding_head.predict(e_test, batch_size=64, verbose=0)
         combined = combine_scores(
             probabilities, step_times, e_probabilities, e_times, COMBINE_WEIGHT
         )
@@ -1038,7 +1039,7 @@ def main() -> None:
         per_call = (time.perf_counter() - started) / len(e_logits)
         keras_logits = keras.Model(
             embedding_head.input, embedding_head.get_layer("logits").output
-        ).predict(embed(audio[:1]), verbose=0)[0, :, 0]
+        ).predict(e_test[:1], verbose=0)[0, :, 0]
         print(
             f"  streaming float TFLite ({e_report.size_bytes / 1e6:.2f} MB, 80 ms per call): "
             f"max |TFLite - Keras| {e_report.max_abs_diff:.2g}, logits on a streamed held-out "
