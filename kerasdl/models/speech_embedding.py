@@ -31,6 +31,7 @@ from kerasdl._validation import (
     check_one_of,
     check_positive_int,
 )
+from kerasdl.layers.audio import _frames
 
 SAMPLE_RATE = 16000
 FFT_SIZE = 512  # the STFT's frame (no window padding: frame k is samples [160k, 160k + 512))
@@ -55,6 +56,8 @@ _BLOCKS = [
     (96, "pool 2x2"),
 ]
 _FILES = ("melspectrogram.onnx", "embedding_model.onnx")
+_MEL_SLICE = 3  # mel bins per matmul: 257 x 3 = 771 numbers, under TFLite's 1,024 for
+# dynamic-range quantization, so the filterbank stays float
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -63,12 +66,17 @@ class SpeechEmbeddingMelSpectrogram(layers.Layer):
     `(batch, frames, 32)`.
 
     With `x` the audio times 32767 (16-bit sample units), frame `k` covers samples
-    `[160 k, 160 k + 512)`: `P = (x W_re)^2 + (x W_im)^2` (a windowed 512-point DFT held
-    as two 257-column matrices), `m = P M` (`M`, 257 x 32, the mel filterbank),
-    `d = 10 log10(max(m, 1e-10))`, with `top_db` floored at `max(d) - top_db` over each
-    clip, and the result `d / 10 + 2` (the scaling the embedding network was trained on).
-    The weights are read from `melspectrogram.onnx` by `load_speech_embedding_weights`;
-    until then they are random.
+    `[160 k, 160 k + 512)`: `P = |rfft(w x)|^2` (the 512-point FFT of the frame times the
+    window `w`, a 400-sample periodic Hann window centred in the frame), `m = P M` (`M`,
+    257 x 32, the mel filterbank), `d = 10 log10(max(m, 1e-10))`, with `top_db` floored
+    at `max(d) - top_db` over each clip, and the result `d / 10 + 2` (the scaling the
+    embedding network was trained on). The ONNX file holds the windowed DFT as two 512 x
+    257 matrices; `load_speech_embedding_weights` checks that they are one (within 1e-6)
+    and keeps their window, so the layer holds 8,736 numbers instead of 271,392, and its
+    TFLite form is an FFT (builtin RFFT2D). The filterbank is applied in slices of 3 mel
+    bins (771 numbers each), which dynamic-range quantization leaves in float: its int8
+    activations would lose the quiet bins of a power spectrum. Until the weights are read
+    they are random.
 
     The ONNX file floors at 80 dB under the maximum of whatever it is given at once (a
     batch of clips, or a chunk of a stream), so its numbers for a clip depend on the
@@ -111,16 +119,20 @@ class SpeechEmbeddingMelSpectrogram(layers.Layer):
                 f"frame). Received: input_shape={tuple(input_shape)}"
             )
         bins = FFT_SIZE // 2 + 1
-        self.real = self.add_weight(name="real", shape=(FFT_SIZE, bins), trainable=False)
-        self.imag = self.add_weight(name="imag", shape=(FFT_SIZE, bins), trainable=False)
+        self.window = self.add_weight(name="window", shape=(FFT_SIZE,), trainable=False)
         self.mel = self.add_weight(name="mel", shape=(bins, MEL_BINS), trainable=False)
 
     def call(self, audio):
-        x = ops.expand_dims(ops.cast(audio, self.compute_dtype) * 32767.0, -1)
-        kernels = ops.expand_dims(ops.concatenate([self.real, self.imag], axis=1), 1)
-        spectrum = ops.conv(x, kernels, strides=HOP, padding="valid")  # (batch, frames, 514)
-        real, imag = spectrum[..., : FFT_SIZE // 2 + 1], spectrum[..., FFT_SIZE // 2 + 1 :]
-        mel = ops.matmul(real * real + imag * imag, self.mel)
+        frames = _frames(ops.cast(audio, "float32") * 32767.0, FFT_SIZE, HOP)
+        real, imag = ops.rfft(frames * self.window, FFT_SIZE)
+        power = real * real + imag * imag
+        mel = ops.concatenate(
+            [
+                ops.matmul(power, self.mel[:, i : i + _MEL_SLICE])
+                for i in range(0, MEL_BINS, _MEL_SLICE)
+            ],
+            axis=-1,
+        )
         decibels = 10.0 * ops.log(ops.maximum(mel, 1e-10)) / np.log(10.0)
         if self.top_db is not None:
             floor = ops.max(decibels, axis=(1, 2), keepdims=True) - self.top_db
@@ -214,8 +226,8 @@ def speech_embedding(
     Time is pooled by 8 in all, so the network runs along a clip of any length at once:
     embedding `j` is that of mel frames `[8 j, 8 j + 76)`, i.e. samples `[1280 j, 1280 j
     + 12512)` (`speech_embedding_step_ends`), the same numbers openWakeWord computes on
-    each 76-frame window alone. The network has 328,200 weights and the front end 271,392
-    (its DFT and mel matrices), 2.4 MB in float32, all frozen: it is a feature
+    each 76-frame window alone. The network has 328,200 weights and the front end 8,736
+    (its window and mel filterbank), 1.3 MB in float32, all frozen: it is a feature
     extractor.
 
     Args:
@@ -327,6 +339,24 @@ def _assign(variable, value: np.ndarray, what: str) -> None:
     variable.assign(value.astype(np.float32))
 
 
+def _dft_window(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
+    """The window `w` of a windowed DFT held as matrices: `real[n, k] = w[n] cos(2 pi n k /
+    N)` and `imag[n, k] = -+w[n] sin(2 pi n k / N)`, checked to within 1e-6 (of 1)."""
+    size = real.shape[0]
+    angle = 2 * np.pi * np.outer(np.arange(size), np.arange(real.shape[1])) / size
+    window = real[:, 0]
+    error = max(
+        np.abs(real - window[:, None] * np.cos(angle)).max(),
+        min(np.abs(imag - s * window[:, None] * np.sin(angle)).max() for s in (1, -1)),
+    )
+    if error > 1e-6 * max(1.0, np.abs(window).max()):
+        raise ValueError(
+            "The speech embedding's front end in the file is not a windowed DFT (off by "
+            f"{error:.2g}): not the file this network reads."
+        )
+    return window
+
+
 def load_speech_embedding_weights(model: keras.Model, weights: str | os.PathLike) -> None:
     """Reads `melspectrogram.onnx` and `embedding_model.onnx` into a `speech_embedding`
     model: the front end's DFT and mel matrices, then each convolution and the batch norm
@@ -353,8 +383,14 @@ def load_speech_embedding_weights(model: keras.Model, weights: str | os.PathLike
     if len(mel_weights) != 3:
         raise ValueError(f"{folder / _FILES[0]} is not the speech embedding's front end.")
     front = model.get_layer("melspectrogram")
-    _assign(front.real, mel_weights[0][:, 0, :].T, "DFT (real part)")
-    _assign(front.imag, mel_weights[1][:, 0, :].T, "DFT (imaginary part)")
+    real, imag = (np.asarray(w, np.float64)[:, 0, :].T for w in mel_weights[:2])
+    if real.shape != (FFT_SIZE, FFT_SIZE // 2 + 1) or imag.shape != real.shape:
+        raise ValueError(
+            f"The speech embedding's DFT has shapes {real.shape} and {imag.shape} in the "
+            f"file, but the front end expects ({FFT_SIZE}, {FFT_SIZE // 2 + 1}): not the file "
+            "this network reads."
+        )
+    _assign(front.window, _dft_window(real, imag), "DFT window")
     _assign(front.mel, mel_weights[2], "mel filterbank")
     convolutions = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
     nodes = [

@@ -134,6 +134,41 @@ def test_fixed_length_converts_to_tflite(model, tmp_path):
     assert report.max_abs_diff < 1e-3 * np.abs(fixed.predict(audio, verbose=0)).max()
 
 
+def test_front_end_is_a_windowed_fft(model):
+    """The file's 512 x 257 DFT matrices are a window times cos and sin (a 400-sample
+    periodic Hann window, 25 ms, centred in the 512-sample frame); the layer keeps the
+    window (checked against scipy's) and runs an FFT."""
+    from scipy.signal import get_window
+
+    front = model.get_layer("melspectrogram")
+    hann = np.pad(get_window("hann", 400), 56)
+    np.testing.assert_allclose(np.asarray(front.window), hann, atol=1e-6)
+    angle = 2 * np.pi * np.outer(np.arange(512), np.arange(257)) / 512
+    window = np.random.default_rng(0).uniform(0.5, 1.0, 512)
+    real, imag = window[:, None] * np.cos(angle), -window[:, None] * np.sin(angle)
+    np.testing.assert_allclose(module._dft_window(real, imag), window)
+    np.testing.assert_allclose(module._dft_window(real, -imag), window)
+    with pytest.raises(ValueError, match="is not a windowed DFT"):
+        module._dft_window(real, np.roll(imag, 1, axis=1))
+
+
+def test_dynamic_range_file_keeps_the_front_end_float(model, tmp_path):
+    """Dynamic-range quantization leaves the filterbank's 771-number slices in float (int8
+    activations of a power spectrum lose its quiet bins), so the quantized front end still
+    equals Keras; the file holds no DFT matrices."""
+    import keras
+
+    from kerasdl.export import tflite
+
+    audio = speech()[None, :12512]
+    fixed = speech_embedding(num_samples=12512)
+    front = keras.Model(fixed.input, fixed.get_layer("melspectrogram").output)
+    report = tflite(front, tmp_path / "front.tflite", quantization="dynamic", check_inputs=audio)
+    assert "RFFT2D" in report.ops
+    assert report.size_bytes < 60_000
+    assert report.max_abs_diff < 1e-3
+
+
 def stream(streaming, audio, context):
     """Runs a streaming model over a clip, 1280 new samples per call."""
     state = {"tail": audio[None, :11232], "history": np.zeros((1, context - 1, 96), "float32")}
