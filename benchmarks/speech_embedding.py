@@ -4,8 +4,9 @@ files run by onnxruntime (the peer: the same weights, the way openWakeWord runs 
 - Training features: embeddings of 32 clips of 6 s. kerasdl runs the network along each
   clip at once (time is pooled by 8, so one pass gives every 80 ms step); openWakeWord
   runs the mel model on each clip and the embedding model on each 76-frame window.
-- Streaming, per second of audio: one call per 80 ms. kerasdl's streaming float TFLite
-  file (the window and the embedding history as state, the head included); the peer runs
+- Streaming, per second of audio: one call per 80 ms. kerasdl's streaming TFLite file,
+  float and with int8 weights (dynamic-range quantization; the window and the embedding
+  history as state, the head included); the peer runs
   the mel model on the same 12,512-sample window and the embedding model on its 76 frames
   (without a head).
 
@@ -75,31 +76,37 @@ def run() -> Iterator[str]:
 
     keras.utils.set_random_seed(0)
     head = speech_embedding_head()
-    path = os.path.join(tempfile.mkdtemp(), "embedding.tflite")
-    tflite(speech_embedding_streaming(model, head, output="logit"), path)
-    runner = TFLiteModel(path)
     (clip,) = clips(1, seed=4)
-
-    def ours_stream() -> None:
-        state = {"tail": clip[None, : WINDOW - STEP], "history": np.zeros((1, 15, 96), "f4")}
-        for start in range(WINDOW - STEP, clip.size - STEP + 1, STEP):
-            out = runner({"audio": clip[None, start : start + STEP], **state})
-            state = {"tail": out["tail"], "history": out["history"]}
-
-    def peer_stream() -> None:
-        for start in range(WINDOW - STEP, clip.size - STEP + 1, STEP):
-            window = np.round(clip[start + STEP - WINDOW : start + STEP] * 32767)
-            spectrogram = mel.run(None, {"input": window[None].astype(np.float32)})[0]
-            frames = spectrogram.reshape(1, 76, 32, 1) / 10 + 2
-            network.run(None, {"input_1": frames.astype(np.float32)})
-
     seconds = clip.size / SR
-    timed = compare(ours_stream, peer_stream, repeats=5, warmup=1)
-    yield row(
-        "speech embedding streaming, 80 ms per call, per 1 s of audio: TFLite float "
-        f"({os.path.getsize(path) / 1e6:.1f} MB, with the head)",
-        "onnxruntime, openWakeWord's ONNX files (no head)",
-        timed[0] / seconds,
-        timed[1] / seconds,
-        "< 1.5",
-    )
+    folder = tempfile.mkdtemp()
+    for quantization, kind in (("none", "float"), ("dynamic", "int8 weights (dynamic-range)")):
+        path = os.path.join(folder, f"embedding_{quantization}.tflite")
+        tflite(
+            speech_embedding_streaming(model, head, output="logit"),
+            path,
+            quantization=quantization,
+        )
+        runner = TFLiteModel(path)
+
+        def ours_stream(runner: TFLiteModel = runner) -> None:
+            state = {"tail": clip[None, : WINDOW - STEP], "history": np.zeros((1, 15, 96), "f4")}
+            for start in range(WINDOW - STEP, clip.size - STEP + 1, STEP):
+                out = runner({"audio": clip[None, start : start + STEP], **state})
+                state = {"tail": out["tail"], "history": out["history"]}
+
+        def peer_stream() -> None:
+            for start in range(WINDOW - STEP, clip.size - STEP + 1, STEP):
+                window = np.round(clip[start + STEP - WINDOW : start + STEP] * 32767)
+                spectrogram = mel.run(None, {"input": window[None].astype(np.float32)})[0]
+                frames = spectrogram.reshape(1, 76, 32, 1) / 10 + 2
+                network.run(None, {"input_1": frames.astype(np.float32)})
+
+        timed = compare(ours_stream, peer_stream, repeats=5, warmup=1)
+        yield row(
+            f"speech embedding streaming, 80 ms per call, per 1 s of audio: TFLite {kind} "
+            f"({os.path.getsize(path) / 1e6:.2f} MB, with the head)",
+            "onnxruntime, openWakeWord's ONNX files (no head)",
+            timed[0] / seconds,
+            timed[1] / seconds,
+            "< 1.5",
+        )
