@@ -25,8 +25,13 @@ import numpy as np
 
 from benchmarks.timing import compare, row
 from benchmarks.wakeword import clips
-from kerasdl.export.tflite import TFLiteModel, tflite
-from kerasdl.models import speech_embedding, speech_embedding_head, speech_embedding_streaming
+from kerasdl.export.tflite import tflite
+from kerasdl.models import (
+    SpeechEmbeddingStreamer,
+    speech_embedding,
+    speech_embedding_head,
+    speech_embedding_streaming,
+)
 
 SR = 16000
 WINDOW, STEP = 12512, 1280
@@ -79,6 +84,14 @@ def run() -> Iterator[str]:
     (clip,) = clips(1, seed=4)
     seconds = clip.size / SR
     folder = tempfile.mkdtemp()
+
+    def peer_stream() -> None:
+        for start in range(WINDOW - STEP, clip.size - STEP + 1, STEP):
+            window = np.round(clip[start + STEP - WINDOW : start + STEP] * 32767)
+            spectrogram = mel.run(None, {"input": window[None].astype(np.float32)})[0]
+            frames = spectrogram.reshape(1, 76, 32, 1) / 10 + 2
+            network.run(None, {"input_1": frames.astype(np.float32)})
+
     for quantization, kind in (("none", "float"), ("dynamic", "int8 weights (dynamic-range)")):
         path = os.path.join(folder, f"embedding_{quantization}.tflite")
         tflite(
@@ -86,20 +99,10 @@ def run() -> Iterator[str]:
             path,
             quantization=quantization,
         )
-        runner = TFLiteModel(path)
+        streamer = SpeechEmbeddingStreamer(path)
 
-        def ours_stream(runner: TFLiteModel = runner) -> None:
-            state = {"tail": clip[None, : WINDOW - STEP], "history": np.zeros((1, 15, 96), "f4")}
-            for start in range(WINDOW - STEP, clip.size - STEP + 1, STEP):
-                out = runner({"audio": clip[None, start : start + STEP], **state})
-                state = {"tail": out["tail"], "history": out["history"]}
-
-        def peer_stream() -> None:
-            for start in range(WINDOW - STEP, clip.size - STEP + 1, STEP):
-                window = np.round(clip[start + STEP - WINDOW : start + STEP] * 32767)
-                spectrogram = mel.run(None, {"input": window[None].astype(np.float32)})[0]
-                frames = spectrogram.reshape(1, 76, 32, 1) / 10 + 2
-                network.run(None, {"input_1": frames.astype(np.float32)})
+        def ours_stream(streamer: SpeechEmbeddingStreamer = streamer) -> None:
+            streamer.run(clip)
 
         timed = compare(ours_stream, peer_stream, repeats=5, warmup=1)
         yield row(

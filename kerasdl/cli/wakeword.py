@@ -249,10 +249,11 @@ def _combined(model, audio, scores, times, embedding, weight):
         second = SpeechEmbeddingStreamer(path)
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{path!r} is not a speech-embedding streaming file: {error}") from None
-    if audio.size < second.tail_samples + second.chunk_samples:
+    needed = second.tail_samples + second.chunk_samples
+    if audio.size < needed:
         raise ValueError(
             f"the audio lasts {audio.size / SAMPLE_RATE:.3f} s; the speech embedding needs at "
-            "least 0.782 s"
+            f"least {needed / SAMPLE_RATE:.3f} s"
         )
     second_scores, second_times = second.run(audio)
     from_logits = (model.output == "logit", second.output == "logit")

@@ -359,8 +359,9 @@ def _dft_window(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
 
 def load_speech_embedding_weights(model: keras.Model, weights: str | os.PathLike) -> None:
     """Reads `melspectrogram.onnx` and `embedding_model.onnx` into a `speech_embedding`
-    model: the front end's DFT and mel matrices, then each convolution and the batch norm
-    in the order the file runs them, checking every shape.
+    model: the front end's window (from the file's DFT matrices, checked to be a windowed
+    DFT) and mel filterbank, then each convolution and the batch norm in the order the
+    file runs them, checking every shape.
 
     Args:
         model: a model built by `speech_embedding`.
