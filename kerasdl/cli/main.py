@@ -27,7 +27,8 @@ flags.DEFINE_string(
     "model",
     None,
     "detect: a .tflite file or a (TF Serving) SavedModel dir; "
-    "wakeword: a streaming .tflite file or a .keras trigger-word model.",
+    "wakeword: a streaming .tflite file (trigger-word or speech-embedding) or a .keras "
+    "trigger-word model.",
 )
 flags.DEFINE_list(
     "class_names", ["circle", "square", "triangle"], "detect: names of the class ids."

@@ -2,9 +2,10 @@
 the audio with a chime after each detection (as in the notes' trigger-word assignment).
 
 The model is streamed over the audio chunk by chunk, as on a device: a streaming `.tflite`
-file (from `kerasdl.export.tflite` of `trigger_word_streaming`), or a Keras `.keras` file
-of the full-clip `trigger_word` model (streamed through `trigger_word_streaming`) or of
-its streaming form.
+file (from `kerasdl.export.tflite` of `trigger_word_streaming`, or of
+`speech_embedding_streaming`, e.g. with a classifier trained by openWakeWord read by
+`kerasdl.models.openwakeword_head`), or a Keras `.keras` file of the full-clip
+`trigger_word` model (streamed through `trigger_word_streaming`) or of its streaming form.
 
 `--threshold` is always a probability. A streaming model built with
 `trigger_word_streaming(output="logit")` (its output is named "logits", in the `.tflite`
@@ -44,13 +45,16 @@ class WakeWordDetector:
     """A wake-word model loaded for streaming, with its sample rate.
 
     Args:
-        path: a streaming `.tflite` file, or a `.keras` file of a `trigger_word` model
+        path: a streaming `.tflite` file (of `trigger_word_streaming` or
+            `speech_embedding_streaming`), or a `.keras` file of a `trigger_word` model
             (full-clip or streaming).
         sample_rate: the rate the model was trained at, in Hz; read from a Keras model's
             spectrogram layer, and needed for a `.tflite` file (default 16000).
 
     Attributes:
-        streamer: the `kerasdl.models.trigger_word.TriggerWordStreamer` that runs it.
+        streamer: the `kerasdl.models.trigger_word.TriggerWordStreamer` that runs it (a
+            `SpeechEmbeddingStreamer` for a speech-embedding file).
+        embedding: whether the file is a `speech_embedding_streaming` one (16 kHz).
         sample_rate: the model's sample rate.
         output: "probability" or "logit", what the model outputs per step.
 
@@ -84,10 +88,23 @@ class WakeWordDetector:
                 raise ValueError(
                     f"{path!r} is not a TFLite model the interpreter can load ({error})"
                 ) from None
+        self.embedding = not path.endswith(".keras") and {"audio", "tail", "history"} == set(
+            model.input_names
+        )
         try:
-            self.streamer = TriggerWordStreamer(model)
+            if self.embedding:
+                from kerasdl.models.speech_embedding import SpeechEmbeddingStreamer
+
+                self.streamer = SpeechEmbeddingStreamer(model)
+            else:
+                self.streamer = TriggerWordStreamer(model)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"{path!r} is not a streaming trigger-word model: {error}") from None
+            raise ValueError(f"{path!r} is not a streaming wake-word model: {error}") from None
+        if self.embedding and self.sample_rate not in (None, 16000):
+            raise ValueError(
+                f"{path!r} is a speech-embedding file, which runs at 16000 Hz; "
+                f"{self.sample_rate} Hz given"
+            )
         self.sample_rate = self.sample_rate or 16000
         self.output = self.streamer.output
 
@@ -132,17 +149,31 @@ class WakeWordDetector:
         """As `probabilities`, but the model's own outputs: probabilities, or logits for a
         logit model (compare them with `streamer.threshold(p)`)."""
         streamer = self.streamer
-        if audio.size < streamer.receptive_field:
+        needed = streamer.tail_samples + streamer.chunk_samples
+        if not self.embedding:
+            needed = streamer.receptive_field
+        if audio.size < needed:
             raise ValueError(
                 f"the audio lasts {audio.size / self.sample_rate:.3f} s; the model needs at "
-                f"least {streamer.receptive_field / self.sample_rate:.3f} s for one decision"
+                f"least {needed / self.sample_rate:.3f} s for one decision"
             )
         chunks = -(-(audio.size - streamer.tail_samples) // streamer.chunk_samples)
         padded = np.zeros(streamer.tail_samples + chunks * streamer.chunk_samples, np.float32)
         padded[: audio.size] = audio
+        if self.embedding:
+            return streamer.run(padded)
         scores = streamer.run(padded)
         ends = streamer.receptive_field + streamer.step_samples * np.arange(scores.size)
         return scores, ends / self.sample_rate
+
+    def threshold(self, probability: float) -> float:
+        """The score the model's output is compared with for a threshold probability: the
+        probability itself, or `log(p / (1 - p))` for a logit model."""
+        if self.embedding:
+            from kerasdl.models.trigger_word import logit_threshold
+
+            return logit_threshold(probability) if self.output == "logit" else probability
+        return self.streamer.threshold(probability)
 
 
 def run_wakeword(
@@ -200,7 +231,7 @@ def run_wakeword(
     scores, times = model.scores(audio)
     logit = model.output == "logit"
     # A logit model fires where its logit reaches the threshold's logit (see the module).
-    scaled = model.streamer.threshold(threshold)
+    scaled = model.threshold(threshold)
     if embedding is not None:
         from kerasdl.models.trigger_word import logit_threshold
 

@@ -8,6 +8,7 @@ from kerasdl.models.facenet import (
 )
 from kerasdl.models.glove import glove, glove_vectors
 from kerasdl.models.inception import googlenet
+from kerasdl.models.openwakeword import openwakeword_head
 from kerasdl.models.resnet import residual_cnn, resnet50
 from kerasdl.models.sentiment import sentiment_average, sentiment_lstm
 from kerasdl.models.seq2seq import AttentionDecoder, Seq2SeqInference, seq2seq_attention
@@ -78,6 +79,7 @@ __all__ = [
     "load_backbone",
     "load_facenet_h5_weights",
     "load_speech_embedding_weights",
+    "openwakeword_head",
     "predict_ten_crop",
     "residual_cnn",
     "resnet50",

@@ -133,5 +133,5 @@ def test_non_trigger_word_models_are_rejected(tmp_path):
     with pytest.raises(ValueError, match=r"is not a trigger-word model: it has no 'spectrogram'"):
         WakeWordDetector(path)
     tflite(other, tmp_path / "other.tflite")
-    with pytest.raises(ValueError, match=r"is not a streaming trigger-word model"):
+    with pytest.raises(ValueError, match=r"is not a streaming wake-word model"):
         WakeWordDetector(tmp_path / "other.tflite")

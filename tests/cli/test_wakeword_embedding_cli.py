@@ -89,3 +89,31 @@ def test_errors_are_one_line(files, tmp_path):
     assert "the audio lasts" in errors.getvalue()
     with pytest.raises(TypeError, match="`model` must be a keras.Model from speech_embedding"):
         SpeechEmbeddingStreamer(42)
+
+
+def test_a_speech_embedding_file_runs_alone(files, tmp_path):
+    """`--model` may be the speech-embedding file itself: its detections are those of the
+    full-clip Keras logits at its steps, and its header speaks in logits."""
+    _, _, embedding, head, embedding_path = files
+    audio = speech_like(5.0, seed=7)
+    wav = tmp_path / "input.wav"
+    write_wav(wav, audio, SR, dtype="float32")
+    # The detector pads the end to whole 80 ms calls, so its last step hears silence too.
+    padded = np.zeros(11232 + 1280 * -(-(audio.size - 11232) // 1280), np.float32)
+    padded[: audio.size] = audio
+    logits = keras.Model(head.input, head.get_layer("logits").output)
+    expected = np.asarray(logits(embedding(padded[None])))[0, :, 0]
+    times = speech_embedding_step_ends(padded.size) / SR
+    threshold = float(np.quantile(expected, 0.8))
+    steps = detection_steps(expected, times, threshold, 1.0)
+    printed = io.StringIO()
+    detections = run_wakeword(
+        embedding_path, wav, threshold=1 / (1 + np.exp(-threshold)), stream=printed
+    )
+    np.testing.assert_allclose(detections, np.minimum(times[steps], audio.size / SR))
+    assert f"(logit {threshold:.3f})" in printed.getvalue().splitlines()[0]
+    errors = io.StringIO()
+    short = tmp_path / "short.wav"
+    write_wav(short, speech_like(0.5, seed=6), SR, dtype="float32")
+    assert command([str(short)], embedding_path, errors=errors) == 2
+    assert "the model needs at least 0.782 s" in errors.getvalue()
