@@ -238,3 +238,38 @@ def test_refuses_a_classifier_with_a_verifier():
     hey_jarvis = _installed("hey_jarvis")
     with pytest.raises(ValueError, match="a GreaterOrEqual node follows the Sigmoid"):
         openwakeword_head(hey_jarvis)
+
+
+def test_detects_as_openwakeword_does_on_held_out_voices():
+    """openWakeWord's hey_marvin classifier streamed through kerasdl's speech embedding and
+    through openWakeWord's own `Model` on flite / festival speech: the same detections and
+    each clip's highest probability within 0.05 (the two cut the audio into embedding
+    windows at offsets a few samples apart, so single steps differ slightly)."""
+    from kerasdl.data.speech import Voice, available_engines, synthesize_many
+
+    path = _installed("hey_marvin")
+    if not {"flite", "festival"} <= set(available_engines()):
+        pytest.skip("needs flite and festival (the Makefile installs them)")
+    from openwakeword.model import Model
+
+    requests = [
+        ("hey marvin", Voice("flite", "rms", 1.0)),
+        ("hey marvin", Voice("festival", "cmu_us_slt_arctic_hts", 1.0)),
+        ("hey marvin", Voice("flite", "awb", 1.15)),
+        ("hello there", Voice("flite", "slt", 1.0)),
+        ("a quiet morning", Voice("festival", "kal_diphone", 1.0)),
+    ]
+    head = openwakeword_head(path)
+    stream = SpeechEmbeddingStreamer(speech_embedding_streaming(speech_embedding(), head))
+    reference = Model(wakeword_model_paths=[path])
+    rng = np.random.default_rng(0)
+    for (text, voice), clip in zip(requests, synthesize_many(requests), strict=True):
+        silence = np.zeros(16000, np.float32)
+        audio = np.concatenate([silence, clip * 0.5, silence])
+        audio += np.float32(0.003) * rng.standard_normal(audio.size).astype(np.float32)
+        pcm = np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        reference.reset()
+        expected = max(p["hey_marvin_v0.1"] for p in reference.predict_clip(pcm, padding=0))
+        got = stream.run(pcm.astype(np.float32) / 32767)[0].max()
+        assert abs(got - expected) < 0.05, (text, voice, got, expected)
+        assert (got > 0.5) == (expected > 0.5) == (text == "hey marvin"), (text, voice)
