@@ -9,6 +9,10 @@ files run by onnxruntime (the peer: the same weights, the way openWakeWord runs 
   history as state, the head included); the peer runs
   the mel model on the same 12,512-sample window and the embedding model on its 76 frames
   (without a head).
+- Migrating an openWakeWord classifier (its hey_marvin file, read by `openwakeword_head`),
+  per second of audio: kerasdl's streaming TFLite file with int8 weights against
+  openWakeWord 0.4.0's own `Model.predict` on 80 ms chunks (onnxruntime), both checked to
+  give the same highest probability on the clip within 0.05.
 
 Both sides are checked to give the same embeddings before timing. Needs `pip install
 'kerasdl[speech]'` (onnx, onnxruntime, openwakeword 0.4.0's files)."""
@@ -28,6 +32,7 @@ from benchmarks.wakeword import clips
 from kerasdl.export.tflite import tflite
 from kerasdl.models import (
     SpeechEmbeddingStreamer,
+    openwakeword_head,
     speech_embedding,
     speech_embedding_head,
     speech_embedding_streaming,
@@ -113,3 +118,48 @@ def run() -> Iterator[str]:
             timed[1] / seconds,
             "< 1.5",
         )
+
+    yield _openwakeword_row(model, clip, folder)
+
+
+def _openwakeword_row(model: keras.Model, clip: np.ndarray, folder: str) -> str:
+    """kerasdl's file of openWakeWord's hey_marvin classifier against openWakeWord itself."""
+    from openwakeword.model import Model
+
+    classifier = os.path.join(
+        os.path.dirname(importlib.import_module("openwakeword").__file__),
+        "resources",
+        "models",
+        "hey_marvin_v0.1.onnx",
+    )
+    path = os.path.join(folder, "hey_marvin.tflite")
+    tflite(
+        speech_embedding_streaming(model, openwakeword_head(classifier)),
+        path,
+        quantization="dynamic",
+    )
+    streamer = SpeechEmbeddingStreamer(path)
+    peer = Model(wakeword_model_paths=[classifier])
+    pcm = np.round(clip * 32767).astype(np.int16)
+
+    def peer_stream() -> float:
+        peer.reset()
+        return max(
+            peer.predict(pcm[start : start + STEP])["hey_marvin_v0.1"]
+            for start in range(0, pcm.size - STEP + 1, STEP)
+        )
+
+    def ours_stream() -> float:
+        return float(streamer.run(pcm.astype(np.float32) / 32767)[0].max())
+
+    assert abs(ours_stream() - peer_stream()) < 0.05
+    timed = compare(ours_stream, peer_stream, repeats=5, warmup=1)
+    seconds = clip.size / SR
+    return row(
+        "openWakeWord classifier (hey_marvin) streamed, per 1 s of audio: TFLite with int8 "
+        f"weights ({os.path.getsize(path) / 1e6:.2f} MB, embedding + classifier)",
+        "openWakeWord 0.4.0 `Model.predict` on 80 ms chunks (onnxruntime)",
+        timed[0] / seconds,
+        timed[1] / seconds,
+        "< 1",
+    )

@@ -5,7 +5,8 @@ The model is streamed over the audio chunk by chunk, as on a device: a streaming
 file (from `kerasdl.export.tflite` of `trigger_word_streaming`, or of
 `speech_embedding_streaming`, e.g. with a classifier trained by openWakeWord read by
 `kerasdl.models.openwakeword_head`), or a Keras `.keras` file of the full-clip
-`trigger_word` model (streamed through `trigger_word_streaming`) or of its streaming form.
+`trigger_word` model (streamed through `trigger_word_streaming`) or of its streaming form,
+or an openWakeWord classifier's `.onnx` file itself (run on the speech embedding in Keras).
 
 `--threshold` is always a probability. A streaming model built with
 `trigger_word_streaming(output="logit")` (its output is named "logits", in the `.tflite`
@@ -33,7 +34,8 @@ from kerasdl.data.audio import chime, overlay, read_wav, write_wav
 from kerasdl.verification.wakeword import detection_steps
 
 USAGE = (
-    "usage: kerasdl wakeword --model=MODEL.tflite|MODEL.keras INPUT.wav [--out=chimed.wav] "
+    "usage: kerasdl wakeword --model=MODEL.tflite|MODEL.keras|CLASSIFIER.onnx INPUT.wav "
+    "[--out=chimed.wav] "
     "[--threshold=0.5] [--refractory=1.0] [--embedding=EMBEDDING.tflite [--weight=0.7]]"
 )
 # Chunk of the streaming form built from a full-clip Keras model, in output steps: long
@@ -46,8 +48,9 @@ class WakeWordDetector:
 
     Args:
         path: a streaming `.tflite` file (of `trigger_word_streaming` or
-            `speech_embedding_streaming`), or a `.keras` file of a `trigger_word` model
-            (full-clip or streaming).
+            `speech_embedding_streaming`), a `.keras` file of a `trigger_word` model
+            (full-clip or streaming), or an openWakeWord classifier `.onnx` file (run on
+            the speech embedding in Keras: `openwakeword_head`).
         sample_rate: the rate the model was trained at, in Hz; read from a Keras model's
             spectrogram layer, and needed for a `.tflite` file (default 16000).
 
@@ -67,10 +70,14 @@ class WakeWordDetector:
 
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise ValueError(f"`--model` must be an existing .tflite or .keras file: {path!r}")
+            raise ValueError(
+                f"`--model` must be an existing .tflite, .keras or .onnx file: {path!r}"
+            )
         self.sample_rate = sample_rate
         if path.endswith(".keras"):
             model = self._keras_streaming(path)
+        elif path.endswith(".onnx"):
+            model = self._openwakeword_streaming(path)
         else:
             from kerasdl.export.tflite import TFLiteModel
 
@@ -88,8 +95,8 @@ class WakeWordDetector:
                 raise ValueError(
                     f"{path!r} is not a TFLite model the interpreter can load ({error})"
                 ) from None
-        self.embedding = not path.endswith(".keras") and {"audio", "tail", "history"} == set(
-            model.input_names
+        self.embedding = path.endswith(".onnx") or (
+            not path.endswith(".keras") and {"audio", "tail", "history"} == set(model.input_names)
         )
         try:
             if self.embedding:
@@ -107,6 +114,11 @@ class WakeWordDetector:
             )
         self.sample_rate = self.sample_rate or 16000
         self.output = self.streamer.output
+
+    def _openwakeword_streaming(self, path: str):
+        from kerasdl.models import openwakeword_head, speech_embedding, speech_embedding_streaming
+
+        return speech_embedding_streaming(speech_embedding(), openwakeword_head(path))
 
     def _keras_streaming(self, path: str):
         import keras

@@ -118,7 +118,9 @@ def test_command_exit_codes_and_one_line_errors(models, tmp_path):
     assert "must be an existing WAV file" in failing([str(tmp_path / "missing.wav")], tflite_path)
     assert failing([str(wav)], None).startswith("usage: kerasdl wakeword")
     assert failing([], tflite_path).startswith("usage: kerasdl wakeword")
-    assert "must be an existing .tflite or .keras file" in failing([str(wav)], "nothing.tflite")
+    assert "must be an existing .tflite, .keras or .onnx file" in failing(
+        [str(wav)], "nothing.tflite"
+    )
     assert "is not a TFLite model" in failing([str(wav)], str(text))
     short = tmp_path / "short.wav"
     write_wav(short, np.zeros(1000), SR)

@@ -117,3 +117,49 @@ def test_a_speech_embedding_file_runs_alone(files, tmp_path):
     write_wav(short, speech_like(0.5, seed=6), SR, dtype="float32")
     assert command([str(short)], embedding_path, errors=errors) == 2
     assert "the model needs at least 0.782 s" in errors.getvalue()
+
+
+def test_an_openwakeword_classifier_runs_from_its_onnx_file(tmp_path):
+    """`--model my_word.onnx`: the classifier on the speech embedding, detections as the
+    full-clip Keras embedding + `openwakeword_head`; a file it cannot read is one line."""
+    onnx = pytest.importorskip("onnx", reason="needs onnx (pip install kerasdl[speech])")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from kerasdl.models import openwakeword_head
+
+    rng = np.random.default_rng(8)
+    weights = {
+        "w0": rng.normal(scale=0.02, size=(4 * 96, 8)),
+        "b0": np.zeros(8),
+        "w1": rng.normal(scale=0.3, size=(8, 1)),
+        "b1": np.zeros(1),
+    }
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["x"], ["f"]),
+         helper.make_node("Gemm", ["f", "w0", "b0"], ["h"]),
+         helper.make_node("Relu", ["h"], ["a"]),
+         helper.make_node("Gemm", ["a", "w1", "b1"], ["z"]),
+         helper.make_node("Sigmoid", ["z"], ["p"])],
+        "classifier",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 96])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1])],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in weights.items()],
+    )  # fmt: skip
+    path = str(tmp_path / "my_word.onnx")
+    onnx.save(helper.make_model(graph), path)
+    audio = speech_like(4.0, seed=9)
+    wav = tmp_path / "input.wav"
+    write_wav(wav, audio, SR, dtype="float32")
+    padded = np.zeros(11232 + 1280 * -(-(audio.size - 11232) // 1280), np.float32)
+    padded[: audio.size] = audio
+    expected = np.asarray(openwakeword_head(path)(speech_embedding()(padded[None])))[0]
+    times = speech_embedding_step_ends(padded.size) / SR
+    threshold = float(np.quantile(expected, 0.7))
+    steps = detection_steps(expected, times, threshold, 1.0)
+    detections = run_wakeword(path, wav, threshold=threshold, stream=io.StringIO())
+    np.testing.assert_allclose(detections, np.minimum(times[steps], audio.size / SR))
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x00not onnx")
+    errors = io.StringIO()
+    assert command([str(wav)], str(broken), errors=errors) == 2
+    assert errors.getvalue().count("\n") == 1 and "is not an ONNX file" in errors.getvalue()
