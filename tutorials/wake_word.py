@@ -121,7 +121,15 @@ missed:
   120 epochs, 0.706 and 0.741; the history padded with the first embedding instead of
   zeros, 0.655 / 0.538; a linear head, 0.208; Kokoro's voices, 0.619 against 0.794 at
   another initialisation (0.713 against 0.817 combined); the mean logit of the three
-  seeds' heads, 0.612. Flite's rms says the trigger so that
+  seeds' heads, 0.612; at two or three initialisations, Kokoro's voices in the mixes, 0.723
+  / 0.185 / 0.505, the weights' moving average (0.999) kept, 0.805 / 0.584 / 0.741, each
+  clip's mean embedding subtracted, 0.607 / 0.574, and mixup of pairs of mixes (Beta(0.4,
+  0.4)), 0.680 / 0.619 (rms found 2-4%, the slt HTS voice 4-7% at those thresholds).
+  openWakeWord's own classifiers for other phrases (alexa, hey_marvin, weather, trained on
+  hundreds of Piper speakers; read with `kerasdl.models.openwakeword_head`) find rms and
+  the slt HTS voice saying their phrases in quiet noise like the other six voices (logits
+  4.6 to 16 at 17 of 18 phrase x speed pairs), so what this head lacks is training
+  speakers like them rather than anything in the embedding. Flite's rms says the trigger so that
   the head scores it about logit 1 alone in quiet noise (other voices about 9), and from
   -13 to 8 depending on the word before it; yet the 15 training windows nearest to its
   embeddings (cosine) are nearly all the trigger's, so the embedding holds the word and
