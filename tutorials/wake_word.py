@@ -62,8 +62,8 @@ Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0] [--pipe
   hour of negative audio) of the GRU model in Keras and as the int8 TFLite file, the
   speech-embedding detector and the combination, in Keras (with each one's operating
   point) and as the two TFLite files;
-- `wake_word_predictions.png`: a held-out clip, the model's probability at each step,
-  the labels and the detections;
+- `wake_word_predictions.png`: a held-out clip, its spectrogram, the model's probability
+  at each step, the labels and the detections (`kerasdl.plot.plot_wakeword_scores`);
 - `wake_word_errors.png`: recall per held-out voice and the false activations per word
   at the chosen threshold (`kerasdl.plot.plot_wakeword_errors`);
 - `wake_word_chimed.wav`, `wake_word.keras`, `wake_word_int8.tflite`,
@@ -694,24 +694,6 @@ def plot_spectrogram(plt, features, labels, step_times, trigger_ends, path):
     plt.close(fig)
 
 
-def plot_predictions(plt, audio, probabilities, labels, step_times, threshold, events, path):
-    import numpy as np
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True, height_ratios=(1, 2))
-    top.plot(np.arange(audio.size) / SR, audio, linewidth=0.3, color="tab:grey")
-    top.set(ylabel="audio", title="held-out clip (flite/festival voices, alsa recordings)")
-    bottom.fill_between(step_times, labels, step="post", alpha=0.25, color="tab:green")
-    bottom.plot(step_times, probabilities, color="tab:blue", label="y<t> (Keras)")
-    bottom.axhline(threshold, color="tab:red", linestyle="--", label=f"threshold {threshold:.3f}")
-    for k, event in enumerate(events):
-        bottom.axvline(event, color="tab:orange", label="detection" if k == 0 else None)
-    bottom.set(xlabel="seconds", ylabel="probability", ylim=(-0.02, 1.02))
-    bottom.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def logit(p):
     """`log(p / (1 - p))` of an array of probabilities in float64, with
     `TriggerWordStreamer.threshold`'s ends: a float32 probability rounded to 0 -> the
@@ -756,7 +738,7 @@ def main() -> None:
         trigger_word_streaming,
     )
     from kerasdl.plot.det import plot_det
-    from kerasdl.plot.wakeword import plot_wakeword_errors
+    from kerasdl.plot.wakeword import plot_wakeword_errors, plot_wakeword_scores
     from kerasdl.verification.wakeword import (
         bootstrap_operating_point,
         combine_scores,
@@ -975,27 +957,29 @@ def main() -> None:
         f"per hour of {at.negative_hours:.2f} h"
     )
     clip = int(np.argmax((positives.trigger_ends >= 0).sum(axis=1)))
-    plot_predictions(
-        plt,
+    clip_labels = np.asarray(
+        trigger_word_dataset(
+            test_bank,
+            1,
+            duration=test_seconds,
+            max_positives=4,
+            max_negatives=3,
+            seed=2,
+            start=clip,
+            step_end_samples=step_times * SR,
+            ones=ONES,
+        ).labels[0]
+    )
+    plot_wakeword_scores(
         audio[clip],
+        SR,
         probabilities[clip],
-        np.asarray(
-            trigger_word_dataset(
-                test_bank,
-                1,
-                duration=test_seconds,
-                max_positives=4,
-                max_negatives=3,
-                seed=2,
-                start=clip,
-                step_end_samples=step_times * SR,
-                ones=ONES,
-            ).labels[0]
-        ),  # fmt: skip
         step_times,
         threshold,
-        detection_events(probabilities[clip], step_times, threshold, REFRACTORY),
         os.path.join(args.out, "wake_word_predictions.png"),
+        detections=detection_events(probabilities[clip], step_times, threshold, REFRACTORY),
+        labels=clip_labels,
+        title="held-out clip (flite/festival voices, alsa recordings): y<t> in Keras",
     )
 
     # 4c. A second detector on Google's speech embedding, and the two combined -----------

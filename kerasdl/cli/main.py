@@ -7,7 +7,7 @@ Usage:
     kerasdl style content.png style.png [--out=style_transfer.png] [--iterations=200]
         [--size=256] [--weights=PATH]
     kerasdl wakeword --model=model.tflite input.wav [--out=chimed.wav] [--threshold=0.5]
-        [--refractory=1.0] [--embedding=embedding.tflite [--weight=0.7]]
+        [--refractory=1.0] [--embedding=embedding.tflite [--weight=0.7]] [--plot=scores.png]
 """
 
 from __future__ import annotations
@@ -72,6 +72,12 @@ flags.DEFINE_string(
     "detectors' logits are combined (--weight) and --threshold applies to the combination.",
 )
 flags.DEFINE_float("weight", 0.7, "wakeword: the --embedding detector's share of the logit.")
+flags.DEFINE_string(
+    "plot",
+    None,
+    "wakeword: also write a PNG of the audio, its spectrogram and the probability per step "
+    "with the threshold and the detections.",
+)
 flags.DEFINE_integer("save_every", None, "style: also save the image every N iterations.")
 
 COMMANDS = {
@@ -109,6 +115,7 @@ def main(argv: list[str]) -> int:
             FLAGS.refractory,
             embedding=FLAGS.embedding,
             weight=FLAGS.weight,
+            plot=FLAGS.plot,
         )
     if command == "detect":
         from kerasdl.cli.detect import run_detect

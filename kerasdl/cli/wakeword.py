@@ -36,7 +36,8 @@ from kerasdl.verification.wakeword import detection_steps
 USAGE = (
     "usage: kerasdl wakeword --model=MODEL.tflite|MODEL.keras|CLASSIFIER.onnx INPUT.wav "
     "[--out=chimed.wav] "
-    "[--threshold=0.5] [--refractory=1.0] [--embedding=EMBEDDING.tflite [--weight=0.7]]"
+    "[--threshold=0.5] [--refractory=1.0] [--embedding=EMBEDDING.tflite [--weight=0.7]] "
+    "[--plot=scores.png]"
 )
 # Chunk of the streaming form built from a full-clip Keras model, in output steps: long
 # enough that Python overhead per call stays small, short enough to stay responsive.
@@ -198,6 +199,7 @@ def run_wakeword(
     stream: TextIO | None = None,
     embedding: str | os.PathLike | None = None,
     weight: float = 0.7,
+    plot: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """Detects the wake word in a WAV file and optionally writes it back with chimes.
 
@@ -218,6 +220,9 @@ def run_wakeword(
         embedding: a `speech_embedding_streaming` `.tflite` file to combine with `model`
             (16 kHz models only), or None.
         weight: the embedding detector's share of the combined logit, in [0, 1].
+        plot: where to write a PNG of the audio, its spectrogram and the probability at
+            each step with the threshold and the detections
+            (`kerasdl.plot.plot_wakeword_scores`); None: not drawn.
 
     Returns:
         The detection times in seconds.
@@ -266,12 +271,23 @@ def run_wakeword(
         else:
             fired = f"p = {scores[step]:.3f}"
         print(f"wake word at {time:.2f} s ({fired})", file=stream)
-    summary = f"{len(detections)} detection{'s' if len(detections) != 1 else ''}"
+    count = f"{len(detections)} detection{'s' if len(detections) != 1 else ''}"
+    summary = count
     if out is not None:
         starts = np.minimum(np.round(detections * model.sample_rate), audio.size - 1)
         chimed = overlay(audio, chime(model.sample_rate), starts.astype(np.int64))
         write_wav(out, chimed, model.sample_rate)
         summary += f"; wrote {os.fspath(out)}"
+    if plot is not None:
+        from kerasdl.plot import plot_wakeword_scores
+
+        probabilities = _sigmoid(scores) if logit else scores
+        name = os.path.basename(wav_path)
+        plot_wakeword_scores(
+            audio, model.sample_rate, probabilities, times, threshold, plot,
+            detections=detections, title=f"{name}: {count}",
+        )  # fmt: skip
+        summary += f"; plotted {os.fspath(plot)}"
     print(summary, file=stream)
     return detections
 
@@ -323,6 +339,7 @@ def command(
     errors: TextIO | None = None,
     embedding: str | None = None,
     weight: float = 0.7,
+    plot: str | None = None,
 ) -> int:
     """`kerasdl wakeword` from parsed flags: the exit code (0 done, 2 a usage or input
     error, printed as one line)."""
@@ -340,6 +357,7 @@ def command(
             stream=stream,
             embedding=embedding,
             weight=weight,
+            plot=plot,
         )
     except (ValueError, TypeError, OSError) as error:
         print(f"kerasdl wakeword: {error}", file=errors)

@@ -5,7 +5,7 @@ from kerasdl.plot.detection import draw_detections
 from kerasdl.plot.embeddings import embeddings_tsne
 from kerasdl.plot.images import image_grid
 from kerasdl.plot.roc import plot_roc
-from kerasdl.plot.wakeword import plot_wakeword_errors
+from kerasdl.plot.wakeword import plot_wakeword_errors, plot_wakeword_scores
 
 __all__ = [
     "draw_detections",
@@ -14,4 +14,5 @@ __all__ = [
     "plot_det",
     "plot_roc",
     "plot_wakeword_errors",
+    "plot_wakeword_scores",
 ]

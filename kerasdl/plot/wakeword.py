@@ -80,3 +80,111 @@ def plot_wakeword_errors(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_wakeword_scores(
+    audio: Any,
+    sample_rate: int,
+    scores: Any,
+    step_times: Any,
+    threshold: float,
+    path: str | os.PathLike,
+    detections: Any = None,
+    labels: Any = None,
+    title: str | None = None,
+) -> str:
+    """Draws a clip and a detector's probability over it: the waveform, its spectrogram,
+    and the probability at each step with the threshold, the detections (vertical lines)
+    and, when given, the label sequence (shaded).
+
+    Args:
+        audio: the clip, 1-D samples.
+        sample_rate: its rate in Hz.
+        scores: the probability at each step, 1-D (a logit model's `sigmoid(logit)`).
+        step_times: the seconds of audio each step has heard, as long as `scores`.
+        threshold: the probability the detector fires at, in [0, 1].
+        path: where to write the PNG.
+        detections: detection times in seconds, or None.
+        labels: the label (0 / 1) at each step, as long as `scores`, or None.
+        title: the title over the waveform; a default one when None.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: arrays of the wrong rank or of different lengths, or a threshold or
+            probability outside [0, 1] (naming the argument).
+
+    Example:
+
+    >>> import os, tempfile, numpy as np
+    >>> audio = np.sin(np.arange(16000) / 5).astype("float32")
+    >>> times = np.arange(1, 26) * 0.04
+    >>> out = os.path.join(tempfile.mkdtemp(), "scores.png")
+    >>> plot_wakeword_scores(audio, 16000, np.linspace(0, 1, 25), times, 0.9, out,
+    ...                      detections=[0.92]) == out
+    True
+    """
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kerasdl._validation import check_in_range, check_positive_int
+
+    sample_rate = check_positive_int("sample_rate", sample_rate)
+    threshold = check_in_range("threshold", threshold, 0.0, 1.0, include_high=True)
+    audio = np.asarray(audio, np.float64)
+    scores = np.asarray(scores, np.float64)
+    step_times = np.asarray(step_times, np.float64)
+    for name, array in (("audio", audio), ("scores", scores), ("step_times", step_times)):
+        if array.ndim != 1 or array.size == 0:
+            raise ValueError(
+                f"`{name}` must be a non-empty 1-D array. Received shape {array.shape}"
+            )
+    if step_times.shape != scores.shape:
+        raise ValueError(
+            f"`step_times` must have one time per score: got {step_times.size} times for "
+            f"{scores.size} scores"
+        )
+    if not np.all((scores >= 0) & (scores <= 1)):
+        raise ValueError(
+            "`scores` must be probabilities in [0, 1] (pass sigmoid(logit) for a logit "
+            f"model). Received values from {np.nanmin(scores):.3g} to {np.nanmax(scores):.3g}"
+        )
+    detections = np.zeros(0) if detections is None else np.asarray(detections, np.float64)
+    if detections.ndim != 1:
+        raise ValueError(f"`detections` must be 1-D times. Received shape {detections.shape}")
+    if labels is not None:
+        labels = np.asarray(labels, np.float64)
+        if labels.shape != scores.shape:
+            raise ValueError(
+                f"`labels` must have one label per score: got {labels.size} for {scores.size}"
+            )
+    seconds = np.arange(audio.size) / sample_rate
+    fig, (wave, spectrum, curve) = plt.subplots(
+        3, 1, figsize=(10, 6.5), sharex=True, height_ratios=(1, 1.4, 2)
+    )
+    wave.plot(seconds, audio, linewidth=0.3, color="tab:grey")
+    wave.set(ylabel="audio", title=title or f"{audio.size / sample_rate:.2f} s at {sample_rate} Hz")
+    window = min(512, 1 << int(np.log2(max(audio.size, 2))))
+    spectrum.specgram(
+        audio + 1e-9, NFFT=window, Fs=sample_rate, noverlap=window * 3 // 4, cmap="magma"
+    )
+    spectrum.set(ylabel="Hz")
+    if labels is not None:
+        curve.fill_between(step_times, labels, step="post", alpha=0.25, color="tab:green",
+                           label="labels")  # fmt: skip
+    curve.plot(step_times, scores, color="tab:blue", label="probability")
+    curve.axhline(threshold, color="tab:red", linestyle="--", label=f"threshold {threshold:g}")
+    for k, time in enumerate(detections):
+        curve.axvline(time, color="tab:orange", label="detection" if k == 0 else None)
+    curve.set(xlabel="seconds", ylabel="probability", ylim=(-0.02, 1.02))
+    curve.set_xlim(0, max(seconds[-1], step_times[-1]))
+    curve.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    path = os.fspath(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -137,3 +137,17 @@ def test_non_trigger_word_models_are_rejected(tmp_path):
     tflite(other, tmp_path / "other.tflite")
     with pytest.raises(ValueError, match=r"is not a streaming wake-word model"):
         WakeWordDetector(tmp_path / "other.tflite")
+
+
+def test_plot_is_written(models, tmp_path):
+    """`--plot`: the picture of the audio and the probability per step, named in the summary."""
+    from PIL import Image
+
+    _, _, tflite_path = models
+    wav = tmp_path / "input.wav"
+    write_wav(wav, speech_like(3.0, seed=2), SR, dtype="float32")
+    picture, printed = tmp_path / "scores.png", io.StringIO()
+    code = command([str(wav)], tflite_path, stream=printed, plot=str(picture))
+    assert code == 0
+    assert printed.getvalue().splitlines()[-1].endswith(f"; plotted {picture}")
+    assert Image.open(picture).size == (1000, 650)
