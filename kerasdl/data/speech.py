@@ -554,7 +554,9 @@ def train_voices(
         seed: the random seed; the same seed gives the same voices.
         engine: "espeak-ng", "piper" or "kokoro". Kokoro's voices are new speakers: a
             third are one voice pack, the rest a mix of two packs with a weight drawn
-            uniformly ("jf_alpha*0.37+jm_kumo*0.63").
+            uniformly ("jf_alpha*0.37+jm_kumo*0.63"). A Piper model with several speakers
+            (`num_speakers` in its `.onnx.json`, e.g. en_US-libritts_r-medium's 904) gets
+            a speaker drawn uniformly for each voice ("en_US-libritts_r-medium+412").
         names: voices (kokoro: packs) to draw from; `list_voices(engine)` when None.
         variants: espeak-ng variants to draw from, "" meaning none; `("",) +
             espeak_variants()` when None (the neural voices take none).
@@ -604,10 +606,32 @@ def train_voices(
             Voice(engine, mix, float(s), p)
             for mix, s, p in zip(_pack_mixes(names, name_ids, rng), speeds, pitches, strict=True)
         ]
+    if engine == "piper":
+        names = [names[n] for n in name_ids]
+        return [
+            Voice(engine, name, float(s), p)
+            for name, s, p in zip(_piper_speakers(names, seed), speeds, pitches, strict=True)
+        ]
     return [
         Voice(engine, names[n] + (f"+{variants[v]}" if variants[v] else ""), float(s), p)
         for n, v, s, p in zip(name_ids, variant_ids, speeds, pitches, strict=True)
     ]
+
+
+def _piper_speakers(names: list[str], seed: int) -> list[str]:
+    """Piper voice names with a speaker drawn uniformly for each model that has several
+    ("model+N"; from a stream of its own, so single-speaker draws stay as they were)."""
+    files = piper.voice_files()
+    rng = np.random.default_rng([seed, 7])
+    out = []
+    for name in names:
+        model = piper.split_name(name)[0]
+        speakers = 1
+        if "+" not in name and model in files:
+            config = json.loads(files[model].with_name(files[model].name + ".json").read_text())
+            speakers = int(config.get("num_speakers", 1))
+        out.append(f"{name}+{int(rng.integers(speakers))}" if speakers > 1 else name)
+    return out
 
 
 def _pack_mixes(names: list[str], first: np.ndarray, rng: np.random.Generator) -> list[str]:

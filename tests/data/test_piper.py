@@ -115,6 +115,29 @@ def test_train_voices_for_piper(joe):
     assert "piper" in available_engines()
 
 
+def test_train_voices_draw_the_speakers_of_a_multi_speaker_model(joe, tmp_path, monkeypatch):
+    """A model whose configuration has several speakers gets one drawn per voice; the
+    other draws (model, speed, pitch) are those of the same models with one speaker."""
+    source = piper.voice_files()[JOE]
+    config = json.loads(source.with_name(source.name + ".json").read_text())
+    for name, speakers in (("many", 5), ("single", 1)):
+        (tmp_path / f"{name}.onnx").symlink_to(source)
+        (tmp_path / f"{name}.onnx.json").write_text(json.dumps(config | {"num_speakers": speakers}))
+    monkeypatch.setenv("KERASDL_PIPER_VOICES", str(tmp_path))
+    voices = train_voices(60, engine="piper", seed=3, names=[JOE, "many"])
+    assert voices == train_voices(60, engine="piper", seed=3, names=[JOE, "many"])
+    plain = train_voices(60, engine="piper", seed=3, names=[JOE, "single"])
+    for voice, other in zip(voices, plain, strict=True):
+        assert (voice.speed, voice.pitch) == (other.speed, other.pitch)
+        if other.name == JOE:
+            assert voice.name == JOE
+        else:
+            model, speaker = piper.split_name(voice.name)
+            assert other.name == "single" and model == "many" and 0 <= speaker < 5
+    speakers = [piper.split_name(v.name)[1] for v in voices if v.name.startswith("many")]
+    assert len(speakers) > 20 and set(speakers) == set(range(5))
+
+
 def test_voice_folders(joe, tmp_path, monkeypatch):
     source = piper.voice_files()[JOE]
     (tmp_path / "mine.onnx").symlink_to(source)
