@@ -160,7 +160,7 @@ class WakeWordDetector:
 
     def scores(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """As `probabilities`, but the model's own outputs: probabilities, or logits for a
-        logit model (compare them with `streamer.threshold(p)`)."""
+        logit model (compare them with `threshold(p)`)."""
         streamer = self.streamer
         needed = streamer.tail_samples + streamer.chunk_samples
         if not self.embedding:
