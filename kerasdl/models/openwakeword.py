@@ -107,10 +107,13 @@ class _Chain:
                 or attributes.get("beta", 1.0) != 1.0
                 or node.input[0] != current
                 or len(node.input) != 3
+                or not all(name in self.constants for name in node.input[1:])
             ):
-                raise self.refuse(f"the Gemm node {_label(node)} is not x @ W + b")
-            kernel = np.asarray(self.constants.get(node.input[1]), np.float32)
-            bias = np.asarray(self.constants.get(node.input[2]), np.float32)
+                raise self.refuse(
+                    f"the Gemm node {_label(node)} is not x @ W + b with constant W and b"
+                )
+            kernel = np.asarray(self.constants[node.input[1]], np.float32)
+            bias = np.asarray(self.constants[node.input[2]], np.float32)
             if attributes.get("transB", 0):
                 kernel = kernel.T
             return node.output[0], kernel, bias.reshape(-1)

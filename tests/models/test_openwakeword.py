@@ -207,6 +207,9 @@ def test_refuses_what_it_cannot_read(tmp_path):
             [flat, gemm("f", "w0", "b0", "out0", transB=1, alpha=2.0)],
             w0, {}, "is not x @ W + b",
         ),
+        "weights from an input": (
+            [flat, gemm("f", "f", "b0", "out0", transB=1)], w0, {}, "with constant W and b",
+        ),
         "no flatten": (
             [helper.make_node("Transpose", ["x"], ["out0"], perm=[0, 2, 1])],
             {}, {}, "expected Flatten after the previous op, met a Transpose",
