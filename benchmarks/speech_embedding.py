@@ -126,11 +126,9 @@ def _openwakeword_row(model: keras.Model, clip: np.ndarray, folder: str) -> str:
     """kerasdl's file of openWakeWord's hey_marvin classifier against openWakeWord itself."""
     from openwakeword.model import Model
 
-    classifier = os.path.join(
-        os.path.dirname(importlib.import_module("openwakeword").__file__),
-        "resources",
-        "models",
-        "hey_marvin_v0.1.onnx",
+    classifier = str(
+        importlib.import_module("kerasdl.models.speech_embedding")._weights_folder("openwakeword")
+        / "hey_marvin_v0.1.onnx"
     )
     path = os.path.join(folder, "hey_marvin.tflite")
     tflite(

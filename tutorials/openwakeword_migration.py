@@ -64,16 +64,16 @@ SKIPPED = 77
 
 
 def classifier_files():
-    """openWakeWord 0.4.0's classifier files, or None when it is not installed."""
-    import importlib.util
+    """openWakeWord 0.4.0's classifier files (beside the speech embedding's), or None when
+    it is not installed."""
+    from kerasdl.models.speech_embedding import _weights_folder
 
-    spec = importlib.util.find_spec("openwakeword")
-    for location in (spec.submodule_search_locations or ()) if spec else ():
-        folder = os.path.join(location, "resources", "models")
-        paths = {k: os.path.join(folder, f"{k}_v0.1.onnx") for k in CLASSIFIERS}
-        if all(os.path.isfile(p) for p in paths.values()):
-            return paths
-    return None
+    try:
+        folder = _weights_folder("openwakeword")
+    except FileNotFoundError:
+        return None
+    paths = {k: str(folder / f"{k}_v0.1.onnx") for k in CLASSIFIERS}
+    return paths if all(os.path.isfile(p) for p in paths.values()) else None
 
 
 def logit(p):

@@ -160,33 +160,21 @@ class WakeWordDetector:
 
     def scores(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """As `probabilities`, but the model's own outputs: probabilities, or logits for a
-        logit model (compare them with `threshold(p)`)."""
+        logit model (compare them with `streamer.threshold(p)`)."""
         streamer = self.streamer
-        needed = streamer.tail_samples + streamer.chunk_samples
-        if not self.embedding:
-            needed = streamer.receptive_field
-        if audio.size < needed:
+        if audio.size < streamer.receptive_field:
             raise ValueError(
                 f"the audio lasts {audio.size / self.sample_rate:.3f} s; the model needs at "
-                f"least {needed / self.sample_rate:.3f} s for one decision"
+                f"least {streamer.receptive_field / self.sample_rate:.3f} s for one decision"
             )
         chunks = -(-(audio.size - streamer.tail_samples) // streamer.chunk_samples)
         padded = np.zeros(streamer.tail_samples + chunks * streamer.chunk_samples, np.float32)
         padded[: audio.size] = audio
-        if self.embedding:
-            return streamer.run(padded)
         scores = streamer.run(padded)
+        if self.embedding:
+            scores = scores[0]  # (scores, step times): the times are the ones below
         ends = streamer.receptive_field + streamer.step_samples * np.arange(scores.size)
         return scores, ends / self.sample_rate
-
-    def threshold(self, probability: float) -> float:
-        """The score the model's output is compared with for a threshold probability: the
-        probability itself, or `log(p / (1 - p))` for a logit model."""
-        if self.embedding:
-            from kerasdl.models.trigger_word import logit_threshold
-
-            return logit_threshold(probability) if self.output == "logit" else probability
-        return self.streamer.threshold(probability)
 
 
 def run_wakeword(
@@ -248,7 +236,7 @@ def run_wakeword(
     scores, times = model.scores(audio)
     logit = model.output == "logit"
     # A logit model fires where its logit reaches the threshold's logit (see the module).
-    scaled = model.threshold(threshold)
+    scaled = model.streamer.threshold(threshold)
     if embedding is not None:
         from kerasdl.models.trigger_word import logit_threshold
 
@@ -308,11 +296,10 @@ def _combined(model, audio, scores, times, embedding, weight):
         second = SpeechEmbeddingStreamer(path)
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{path!r} is not a speech-embedding streaming file: {error}") from None
-    needed = second.tail_samples + second.chunk_samples
-    if audio.size < needed:
+    if audio.size < second.receptive_field:
         raise ValueError(
             f"the audio lasts {audio.size / SAMPLE_RATE:.3f} s; the speech embedding needs at "
-            f"least {needed / SAMPLE_RATE:.3f} s"
+            f"least {second.receptive_field / SAMPLE_RATE:.3f} s"
         )
     second_scores, second_times = second.run(audio)
     from_logits = (model.output == "logit", second.output == "logit")

@@ -565,6 +565,8 @@ class SpeechEmbeddingStreamer:
         output: "logit" or "probability", what the model outputs per step.
         tail_samples: samples before the first call's new audio (11,232).
         chunk_samples: new samples per call (1,280).
+        step_samples: samples between output steps (1,280, one step per call).
+        receptive_field: samples the first output step needs (12,512).
 
     Raises:
         TypeError: `model` is none of these.
@@ -621,6 +623,16 @@ class SpeechEmbeddingStreamer:
         self._scores = kinds[0]
         self.output = "logit" if kinds[0] == "logits" else "probability"
         self.tail_samples, self.chunk_samples = WINDOW_SAMPLES - step, step
+        self.step_samples, self.receptive_field = step, WINDOW_SAMPLES
+
+    def threshold(self, probability: float) -> float:
+        """A probability threshold on the scale of this model's outputs: `probability`
+        itself, or `log(p / (1 - p))` for a logit model (as
+        `TriggerWordStreamer.threshold`)."""
+        from kerasdl.models.trigger_word import logit_threshold
+
+        p = check_in_range("probability", probability, 0, 1, include_high=True)
+        return p if self.output == "probability" else logit_threshold(p)
 
     def run(self, audio: Any) -> tuple[np.ndarray, np.ndarray]:
         """Streams one clip (float32 16 kHz mono, at least 12,512 samples) from a fresh

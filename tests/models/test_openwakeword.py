@@ -2,9 +2,7 @@
 same windows (graphs written here in each form openWakeWord's exporters use, and the
 classifiers openWakeWord 0.4.0 ships), the streaming form, and the refusals."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,13 +151,17 @@ def test_equals_onnxruntime_on_every_window(form, tmp_path):
 
 
 def _installed(name):
-    spec = importlib.util.find_spec("openwakeword")
-    for location in (spec.submodule_search_locations or ()) if spec else ():
-        path = Path(location) / "resources" / "models" / f"{name}_v0.1.onnx"
-        if path.is_file():
-            return str(path)
-    pytest.skip(f"openWakeWord 0.4.0's {name} classifier is not installed (pip install "
-                "openwakeword==0.4.0)")  # fmt: skip
+    """openWakeWord 0.4.0's classifier file `name`, beside the speech embedding's files."""
+    from kerasdl.models.speech_embedding import _weights_folder
+
+    try:
+        path = _weights_folder("openwakeword") / f"{name}_v0.1.onnx"
+    except FileNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        pytest.skip(f"openWakeWord 0.4.0's {name} classifier is not installed (pip install "
+                    "openwakeword==0.4.0)")  # fmt: skip
+    return str(path)
 
 
 @pytest.mark.parametrize("name, steps", [("alexa", 16), ("hey_marvin", 16), ("weather", 22)])
