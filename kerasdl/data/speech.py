@@ -622,15 +622,15 @@ def _piper_speakers(names: list[str], seed: int) -> list[str]:
     """Piper voice names with a speaker drawn uniformly for each model that has several
     ("model+N"; from a stream of its own, so single-speaker draws stay as they were)."""
     files = piper.voice_files()
+    speakers = {}  # model -> its number of speakers, each configuration read once
+    for model in {piper.split_name(name)[0] for name in names if "+" not in name} & set(files):
+        config = json.loads(files[model].with_name(files[model].name + ".json").read_text())
+        speakers[model] = int(config.get("num_speakers", 1))
     rng = np.random.default_rng([seed, 7])
     out = []
     for name in names:
-        model = piper.split_name(name)[0]
-        speakers = 1
-        if "+" not in name and model in files:
-            config = json.loads(files[model].with_name(files[model].name + ".json").read_text())
-            speakers = int(config.get("num_speakers", 1))
-        out.append(f"{name}+{int(rng.integers(speakers))}" if speakers > 1 else name)
+        count = speakers.get(name, 1)
+        out.append(f"{name}+{int(rng.integers(count))}" if count > 1 else name)
     return out
 
 
