@@ -598,7 +598,11 @@ class SpeechEmbeddingStreamer:
             inputs = model.input if isinstance(model.input, dict) else {}
             shapes = {name: tuple(t.shape[1:]) for name, t in inputs.items()}
             outputs = set(model.output) if isinstance(model.output, dict) else set()
-            self._call = lambda feed: {k: np.asarray(v) for k, v in model(feed).items()}
+            # predict_on_batch runs a traced function: many times faster per call than
+            # an eager call (as TriggerWordStreamer does).
+            self._call = lambda feed: {
+                k: np.asarray(v) for k, v in model.predict_on_batch(feed).items()
+            }
         else:
             raise TypeError(
                 "`model` must be a keras.Model from speech_embedding_streaming, a .tflite "
