@@ -125,6 +125,19 @@ missed:
   / 0.185 / 0.505, the weights' moving average (0.999) kept, 0.805 / 0.584 / 0.741, each
   clip's mean embedding subtracted, 0.607 / 0.574, and mixup of pairs of mixes (Beta(0.4,
   0.4)), 0.680 / 0.619 (rms found 2-4%, the slt HTS voice 4-7% at those thresholds).
+  A fourth engine in the head's mixes, GnuSpeech's articulatory synthesiser (npm
+  `@echogarden/gnuspeech-wasm` under Node.js; 150 random vocal tracts: length 13.5-19
+  cm, glottal pulse, breathiness, nose and tube radii and intonation drawn per voice;
+  the trigger by each, 4 per other word, 40 more per close word, with the changed
+  copies): 0.693 / 0.388 at two initialisations, against 0.779 / 0.706 (rms found 16%
+  / 0%, the slt HTS voice 11% / 0%). A nearest-neighbour detector in place of the head
+  (each 16-step window of embeddings against the 19,779 trigger windows and 60,000
+  other windows of the training mixes by cosine similarity, the mean of the k nearest
+  of each, k = 1 / 5 / 20): 0.013 / 0.030 / 0.015 (0.25 / 0.40 / 0.54 at 10 per hour).
+  Each trigger alone in quiet noise, played 0.8 to 1.25 times as fast (pitch and
+  formants moved together, as by another vocal tract), the head scores rms from logit
+  -3.9 to 9.6 and the slt HTS voice from 4.3 to 10.7, with no factor better at every
+  speed, against 8.2 to 13.1 for flite's awb and slt and festival's ked at every factor.
   openWakeWord's own classifiers for other phrases (alexa, hey_marvin, weather, trained on
   hundreds of Piper speakers; read with `kerasdl.models.openwakeword_head`) find rms and
   the slt HTS voice saying their phrases in quiet noise like the other six voices (logits
