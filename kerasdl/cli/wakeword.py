@@ -42,6 +42,8 @@ USAGE = (
 # Chunk of the streaming form built from a full-clip Keras model, in output steps: long
 # enough that Python overhead per call stays small, short enough to stay responsive.
 KERAS_CHUNK_STEPS = 25
+# Recordings longer than this (seconds) get a progress bar when stderr is a terminal.
+PROGRESS_SECONDS = 30
 
 
 class WakeWordDetector:
@@ -158,9 +160,10 @@ class WakeWordDetector:
             scores = _sigmoid(scores)
         return scores, times
 
-    def scores(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, audio: np.ndarray, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """As `probabilities`, but the model's own outputs: probabilities, or logits for a
-        logit model (compare them with `streamer.threshold(p)`)."""
+        logit model (compare them with `streamer.threshold(p)`); `progress` shows a
+        progress bar of the model calls on stderr."""
         streamer = self.streamer
         if audio.size < streamer.receptive_field:
             raise ValueError(
@@ -170,7 +173,7 @@ class WakeWordDetector:
         chunks = -(-(audio.size - streamer.tail_samples) // streamer.chunk_samples)
         padded = np.zeros(streamer.tail_samples + chunks * streamer.chunk_samples, np.float32)
         padded[: audio.size] = audio
-        scores = streamer.run(padded)
+        scores = streamer.run(padded, progress=progress)
         if self.embedding:
             scores = scores[0]  # (scores, step times): the times are the ones below
         ends = streamer.receptive_field + streamer.step_samples * np.arange(scores.size)
@@ -188,6 +191,7 @@ def run_wakeword(
     embedding: str | os.PathLike | None = None,
     weight: float = 0.7,
     plot: str | os.PathLike | None = None,
+    progress: bool | None = None,
 ) -> np.ndarray:
     """Detects the wake word in a WAV file and optionally writes it back with chimes.
 
@@ -211,6 +215,8 @@ def run_wakeword(
         plot: where to write a PNG of the audio, its spectrogram and the probability at
             each step with the threshold and the detections
             (`kerasdl.plot.plot_wakeword_scores`); None: not drawn.
+        progress: a progress bar of the model calls on stderr; None: shown for
+            recordings longer than `PROGRESS_SECONDS` when stderr is a terminal.
 
     Returns:
         The detection times in seconds.
@@ -233,14 +239,16 @@ def run_wakeword(
         )
     threshold = float(threshold)
     audio = read_wav(wav_path, model.sample_rate)
-    scores, times = model.scores(audio)
+    if progress is None:
+        progress = audio.size > PROGRESS_SECONDS * model.sample_rate and sys.stderr.isatty()
+    scores, times = model.scores(audio, progress=progress)
     logit = model.output == "logit"
     # A logit model fires where its logit reaches the threshold's logit (see the module).
     scaled = model.streamer.threshold(threshold)
     if embedding is not None:
         from kerasdl.models.trigger_word import logit_threshold
 
-        scores, times = _combined(model, audio, scores, times, embedding, weight)
+        scores, times = _combined(model, audio, scores, times, embedding, weight, progress)
         logit, scaled = True, logit_threshold(threshold)
     steps = detection_steps(scores, times, scaled, refractory)
     # A step past the end has heard the last samples and some padding: it fired at the end.
@@ -280,7 +288,7 @@ def run_wakeword(
     return detections
 
 
-def _combined(model, audio, scores, times, embedding, weight):
+def _combined(model, audio, scores, times, embedding, weight, progress=False):
     """The combined logits of `model`'s scores and the embedding file's, at its steps."""
     from kerasdl.models.speech_embedding import SAMPLE_RATE, SpeechEmbeddingStreamer
     from kerasdl.verification.wakeword import combine_scores
@@ -301,7 +309,7 @@ def _combined(model, audio, scores, times, embedding, weight):
             f"the audio lasts {audio.size / SAMPLE_RATE:.3f} s; the speech embedding needs at "
             f"least {second.receptive_field / SAMPLE_RATE:.3f} s"
         )
-    second_scores, second_times = second.run(audio)
+    second_scores, second_times = second.run(audio, progress=progress)
     from_logits = (model.output == "logit", second.output == "logit")
     # The first model's steps past the end (padding) count at the end of the audio.
     times = np.minimum(times, audio.size / SAMPLE_RATE)

@@ -638,9 +638,14 @@ class SpeechEmbeddingStreamer:
         p = check_in_range("probability", probability, 0, 1, include_high=True)
         return p if self.output == "probability" else logit_threshold(p)
 
-    def run(self, audio: Any) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, audio: Any, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Streams one clip (float32 16 kHz mono, at least 12,512 samples) from a fresh
         state: its first 11,232 samples as the tail, zero history.
+
+        Args:
+            audio: the clip.
+            progress: show a progress bar of the model calls (tqdm, on stderr), for long
+                recordings.
 
         Returns:
             `(scores, step_times)`: the model's output per 80 ms step, and the seconds of
@@ -656,10 +661,13 @@ class SpeechEmbeddingStreamer:
             "tail": audio[None, : self.tail_samples],
             "history": np.zeros((1, *self._history), np.float32),
         }
+        starts = range(self.tail_samples, audio.size - self.chunk_samples + 1, self.chunk_samples)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="streaming", unit="call")
         scores = []
-        for start in range(
-            self.tail_samples, audio.size - self.chunk_samples + 1, self.chunk_samples
-        ):
+        for start in starts:
             out = self._call({"audio": audio[None, start : start + self.chunk_samples], **state})
             state = {"tail": out["tail"], "history": out["history"]}
             scores.append(float(np.asarray(out[self._scores]).reshape(-1)[0]))

@@ -664,7 +664,7 @@ class TriggerWordStreamer:
         probabilities = np.concatenate(outputs, axis=1)
         return probabilities[0] if squeeze else probabilities
 
-    def run(self, audio: Any) -> np.ndarray:
+    def run(self, audio: Any, progress: bool = False) -> np.ndarray:
         """Streams a whole clip from a fresh state; returns every completed step.
 
         The clip must hold at least one output step (`receptive_field` samples). Samples
@@ -672,6 +672,8 @@ class TriggerWordStreamer:
 
         Args:
             audio: float samples, `(n,)` or `(batch_size, n)`.
+            progress: show a progress bar of the model calls (tqdm, on stderr), for long
+                recordings.
 
         Returns:
             `(steps,)` (or `(batch_size, steps)`) probabilities (or logits),
@@ -684,7 +686,21 @@ class TriggerWordStreamer:
                 f"samples. Received: audio with {audio.shape[1]} samples"
             )
         self.reset()
-        return self.push(audio[0] if squeeze else audio)
+        if not progress:
+            return self.push(audio[0] if squeeze else audio)
+        from tqdm.auto import tqdm
+
+        calls = (audio.shape[1] - self.tail_samples) // self.chunk_samples
+        # Pieces of 25 calls (1 s of audio at 40 ms per call): push keeps the state between.
+        piece = self.tail_samples + 25 * self.chunk_samples
+        outputs = []
+        with tqdm(total=calls, desc="streaming", unit="call") as bar:
+            for start in range(0, audio.shape[1], piece):
+                done = self.calls
+                outputs.append(self.push(audio[:, start : start + piece]))
+                bar.update(self.calls - done)
+        scores = np.concatenate(outputs, axis=1)
+        return scores[0] if squeeze else scores
 
     def threshold(self, probability: float) -> float:
         """A probability threshold on the scale of this model's outputs.

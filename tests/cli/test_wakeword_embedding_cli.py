@@ -18,7 +18,7 @@ from kerasdl.models import (
     speech_embedding_step_ends,
     speech_embedding_streaming,
 )
-from kerasdl.models.trigger_word import trigger_word_streaming
+from kerasdl.models.trigger_word import TriggerWordStreamer, trigger_word_streaming
 from kerasdl.verification.wakeword import combine_scores, detection_steps
 from tests.models.trigger_word_helpers import full_clip_probabilities, small_model, speech_like
 
@@ -163,3 +163,34 @@ def test_an_openwakeword_classifier_runs_from_its_onnx_file(tmp_path):
     errors = io.StringIO()
     assert command([str(wav)], str(broken), errors=errors) == 2
     assert errors.getvalue().count("\n") == 1 and "is not an ONNX file" in errors.getvalue()
+
+
+def test_progress_bars_change_nothing_but_stderr(files, tmp_path, capsys):
+    """`progress=True` streams the same scores with a bar of the model calls on stderr, for
+    both streamers and through the CLI's detector (which shows it by itself only for long
+    recordings on a terminal)."""
+    gru, gru_path, _, _, embedding_path = files
+    audio = speech_like(3.0, seed=8)
+    second = SpeechEmbeddingStreamer(embedding_path)
+    quiet = second.run(audio)
+    capsys.readouterr()
+    loud = second.run(audio, progress=True)
+    bar = capsys.readouterr().err
+    calls = quiet[0].size
+    assert f"{calls}/{calls}" in bar and "streaming" in bar
+    np.testing.assert_array_equal(loud[0], quiet[0])
+    np.testing.assert_array_equal(loud[1], quiet[1])
+    first = TriggerWordStreamer(gru_path)
+    expected = first.run(audio)
+    got = first.run(audio, progress=True)
+    bar = capsys.readouterr().err
+    assert f"{first.calls}/{first.calls}" in bar and first.calls > 25  # several pieces
+    np.testing.assert_array_equal(got, expected)
+    wav = tmp_path / "input.wav"
+    write_wav(wav, audio, SR, dtype="float32")
+    printed = io.StringIO()
+    run_wakeword(gru_path, wav, stream=printed, embedding=embedding_path, progress=True)
+    assert capsys.readouterr().err.count("streaming") >= 2  # a bar per file
+    assert "streaming" not in printed.getvalue()
+    run_wakeword(gru_path, wav, stream=io.StringIO(), embedding=embedding_path)
+    assert "streaming" not in capsys.readouterr().err  # 3 s: no bar by default
