@@ -27,11 +27,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from kerasdl._validation import check_one_of, check_positive_int
 from kerasdl.data import kokoro, piper
@@ -53,6 +55,8 @@ _ESPEAK_EFFECTS = re.compile(r"robo|robot|demonic|whisper|croak|^fast$|announcer
 _FLITE_LIMITED = ("awb_time",)
 _FESTIVAL_BATCH = 40  # utterances per festival process (its start-up costs ~0.3 s)
 _CACHE_FORMAT = 1
+# Requests with at least this many clips to make get a progress bar on a terminal.
+PROGRESS_CLIPS = 20
 
 
 def default_cache_dir() -> Path:
@@ -430,6 +434,7 @@ def synthesize_many(
     cache_dir: str | os.PathLike | None = None,
     trim: bool = True,
     workers: int | None = None,
+    progress: bool | None = None,
 ) -> list[np.ndarray]:
     """Synthesises many `(text, voice)` pairs, in parallel, through the on-disk cache.
 
@@ -448,6 +453,8 @@ def synthesize_many(
         trim: cut leading and trailing silence (`trim_silence`), so a clip ends where the
             speech ends.
         workers: parallel engine processes; `os.cpu_count()` (at most 8) when None.
+        progress: a progress bar (tqdm, on stderr) of the clips being synthesised; None:
+            shown when at least `PROGRESS_CLIPS` are missing and stderr is a terminal.
 
     Returns:
         float32 clips in [-1, 1], one per request, peak-normalised to 0.9.
@@ -493,14 +500,18 @@ def synthesize_many(
                 jobs.sort(key=lambda job: job[1].name)  # fewer voice loads per process
             size = max(1, min(most, -(-len(jobs) // workers)))
             batches += [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        with tempfile.TemporaryDirectory() as tmp:
+        if progress is None:
+            progress = len(missing) >= PROGRESS_CLIPS and sys.stderr.isatty()
+        bar = tqdm(total=len(missing), desc="synthesising", unit="clip", disable=not progress)
+        with tempfile.TemporaryDirectory() as tmp, bar:
             with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-                futures = [
-                    pool.submit(_synthesize_batch, batch, tmp, sample_rate, trim)
+                futures = {
+                    pool.submit(_synthesize_batch, batch, tmp, sample_rate, trim): len(batch)
                     for batch in batches
-                ]
-                for future in futures:
+                }
+                for future in concurrent.futures.as_completed(futures):
                     future.result()
+                    bar.update(futures[future])
     return [np.load(path) for path in paths]
 
 

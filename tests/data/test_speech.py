@@ -148,6 +148,19 @@ def test_cache_serves_repeats_without_the_engine(tmp_path, monkeypatch):
         synthesize("hello", Voice("espeak-ng", "en-us"), sample_rate=8000, cache_dir=tmp_path)
 
 
+def test_progress_bar_counts_the_clips_made(tmp_path, capsys):
+    require("espeak-ng")
+    requests = [(word, Voice("espeak-ng", "en-us")) for word in ("one", "two", "three")]
+    quiet = synthesize_many(requests[:1], cache_dir=tmp_path / "a")
+    assert "synthesising" not in capsys.readouterr().err  # few clips, no terminal: no bar
+    clips = synthesize_many(requests, cache_dir=tmp_path / "a", progress=True)
+    bar = capsys.readouterr().err
+    assert "synthesising" in bar and "2/2" in bar  # the two not cached yet
+    np.testing.assert_array_equal(clips[0], quiet[0])
+    synthesize_many(requests, cache_dir=tmp_path / "a", progress=True)
+    assert "synthesising" not in capsys.readouterr().err  # all cached: nothing to make
+
+
 def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("KERASDL_CACHE", str(tmp_path))
     assert default_cache_dir() == tmp_path / "speech"
