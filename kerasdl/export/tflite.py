@@ -22,7 +22,7 @@ import secrets
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -139,6 +139,7 @@ def tflite(
     labelled_data: tuple[Any, Any] | None = None,
     integer_io: bool = False,
     per_channel: bool = True,
+    float_ops: Sequence[str] = (),
 ) -> ParityReport:
     """Converts `model` to a `.tflite` file and reports its parity with Keras.
 
@@ -194,6 +195,11 @@ def tflite(
         per_channel: quantize each output channel of a weight tensor with its own scale
             (TFLite's default); False gives one scale per tensor, for integer kernels that
             only take per-tensor weights. Only with "dynamic", "int8" or "int16x8".
+        float_ops: TFLite builtin op names (e.g. `("LOG",)`) kept in float inside an
+            "int8" or "int16x8" model, between a dequantize and a quantize op (selective
+            quantization, with TFLite's `QuantizationDebugger`). For runtimes that lack an
+            integer kernel of an op: TensorFlow Lite for Microcontrollers has LOG in float
+            only (`MicroModel` runs a file as it would). Each must be an op of the model.
 
     Returns:
         A `ParityReport`.
@@ -238,6 +244,7 @@ def tflite(
             f"Received: integer_io={integer_io!r} with quantization={quantization!r}"
         )
     per_channel = check_bool("per_channel", per_channel)
+    float_ops = _check_float_ops(float_ops, quantization)
     if not per_channel and quantization not in ("dynamic", *CALIBRATED):
         raise ValueError(
             "`per_channel` must be True unless quantization is 'dynamic' or 'int8' (only "
@@ -267,8 +274,14 @@ def tflite(
 
     content = _convert(
         model, specs, shapes, pack, quantization, calibration, allow_flex_ops, integer_io,
-        per_channel,
+        per_channel, float_ops,
     )  # fmt: skip
+    missing = sorted(set(float_ops) - set(ops_in_flatbuffer(content)))
+    if missing:
+        raise ValueError(
+            f"`float_ops` must name ops of the converted model; it has no {missing}. Its ops: "
+            f"{', '.join(ops_in_flatbuffer(content))}"
+        )
     _write_atomically(path, content)
 
     if checks is not None:
@@ -806,7 +819,16 @@ def _accuracy(outputs, labels: np.ndarray) -> float:
 
 
 def _convert(
-    model, specs, shapes, pack, quantization, calibration, allow_flex, integer_io, per_channel
+    model,
+    specs,
+    shapes,
+    pack,
+    quantization,
+    calibration,
+    allow_flex,
+    integer_io,
+    per_channel,
+    float_ops=(),
 ):
     signature = [
         tf.TensorSpec(shape, spec.dtype, name=spec.name)
@@ -829,8 +851,11 @@ def _convert(
             "int8": tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
             "int16x8": tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
         }.get(quantization, tf.lite.OpsSet.TFLITE_BUILTINS)
-        converter.target_spec.supported_ops = [builtins] + (
-            [tf.lite.OpsSet.SELECT_TF_OPS] if allow_flex else []
+        converter.target_spec.supported_ops = (
+            [builtins]
+            # Ops kept in float need the float kernels beside the integer ones.
+            + ([tf.lite.OpsSet.TFLITE_BUILTINS] if float_ops else [])
+            + ([tf.lite.OpsSet.SELECT_TF_OPS] if allow_flex else [])
         )
         if quantization != "none":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -849,9 +874,39 @@ def _convert(
                 # The int8 calibrator builds a tf.lite.Interpreter, which warns that it is
                 # deprecated; that is the converter's business, not the caller's.
                 warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-                return converter.convert()
+                if not float_ops:
+                    return converter.convert()
+                debugger = tf.lite.experimental.QuantizationDebugger(
+                    converter=converter,
+                    debug_dataset=converter.representative_dataset,
+                    debug_options=tf.lite.experimental.QuantizationDebugOptions(
+                        denylisted_ops=list(float_ops)
+                    ),
+                )
+                return debugger.get_nondebug_quantized_model()
         except Exception as error:  # the converter raises ConverterError and others
             raise _conversion_error(error, quantization) from error
+
+
+def _check_float_ops(float_ops: Any, quantization: str) -> tuple[str, ...]:
+    if isinstance(float_ops, str) or not isinstance(float_ops, Sequence):
+        raise TypeError(
+            f"`float_ops` must be a sequence of op names such as ('LOG',). Received: "
+            f"float_ops={float_ops!r}"
+        )
+    names = tuple(float_ops)
+    for name in names:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            raise ValueError(
+                "`float_ops` must hold TFLite builtin op names in capitals, e.g. 'LOG'. "
+                f"Received: {name!r}"
+            )
+    if names and quantization not in CALIBRATED:
+        raise ValueError(
+            "`float_ops` keeps ops in float inside an integer model: it needs quantization "
+            f"'int8' or 'int16x8'. Received: quantization={quantization!r}"
+        )
+    return names
 
 
 def _calibration_dataset(specs, shapes, calibration):
