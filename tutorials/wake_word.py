@@ -48,6 +48,12 @@ The notes' trigger-word system end to end, without a network or a recorded data 
    becomes `log(p / (1 - p))`): an int8 sigmoid output moves in steps of 1/256 and stops
    at 255/256, so a threshold above ~0.99 for <= 1 false activation per hour left the
    probability file no usable threshold; the logit's int8 steps are uniform in logits.
+5a. On a microcontroller: TensorFlow Lite for Microcontrollers has no int8 LOG kernel (the
+   all-int8 file fails there, and the tutorial prints TFLM's reason), so
+   `wake_word_micro.tflite` keeps that op in float (`tflite(..., float_ops=("LOG",))`);
+   its recall on the held-out audio through LiteRT, and three held-out clips streamed
+   with TFLM's own kernels (`kerasdl.export.MicroModel`) against LiteRT and Keras, with
+   the tensor arena a device needs.
 5b. Both device files combined: every held-out clip streamed through the int8-weight
    speech-embedding file, combined with the int8 GRU file's streamed logits, and its
    recall at the Keras combination's threshold, at its own, and against Keras over the
@@ -67,7 +73,7 @@ Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0] [--pipe
 - `wake_word_errors.png`: recall per held-out voice and the false activations per word
   at the chosen threshold (`kerasdl.plot.plot_wakeword_errors`);
 - `wake_word_chimed.wav`, `wake_word.keras`, `wake_word_int8.tflite`,
-  `wake_word_int16x8.tflite`, `wake_word_embedding_head.keras`,
+  `wake_word_int16x8.tflite`, `wake_word_micro.tflite`, `wake_word_embedding_head.keras`,
   `wake_word_embedding.tflite` (int8 weights) and `wake_word_embedding_float.tflite`.
 
 What it shows (full run: about 800 s wall on 2 cores, 780 s at seed 0 alone, about 190 s
@@ -1171,6 +1177,48 @@ def main() -> None:
         f"{1000 * int16_latency.compute_seconds / (int16_latency.samples_seen / SR):.1f} ms "
         "of compute per second of audio"
     )
+    # 5a. On a microcontroller: TensorFlow Lite for Microcontrollers has no int8 LOG kernel,
+    # so the microcontroller file keeps that one op in float (`float_ops`), and it is
+    # streamed with TFLM's own kernels (`MicroModel`) beside LiteRT's.
+    micro_path = os.path.join(args.out, "wake_word_micro.tflite")
+    micro_report = tflite(
+        streaming, micro_path, quantization="int8", representative_data=calibration,
+        check_inputs=checks, float_ops=("LOG",),
+    )  # fmt: skip
+    micro_logits = TriggerWordStreamer(TFLiteModel(micro_path), batch_size=len(audio)).run(audio)
+    micro_threshold, micro_own = operating_point(micro_logits)
+    change = paired_change(micro_logits)
+    print(
+        f"microcontroller file (int8, LOG in float): {micro_report.size_bytes / 1024:.1f} KB; "
+        f"at its own threshold logit {micro_threshold:.3f}: recall {micro_own.recall:.3f}, "
+        f"{micro_own.negative_false_activations_per_hour:.2f} per hour; minus Keras over the "
+        f"same resamples {change.mean():+.1f} points (sd {change.std(ddof=1):.1f})"
+    )
+    try:
+        from kerasdl.export import MicroModel
+
+        micro = MicroModel(micro_path)
+    except ImportError as error:
+        print(f"  TensorFlow Lite for Microcontrollers not checked: {error}")
+    else:
+        on_device = TriggerWordStreamer(micro)
+        shown = audio[:3]
+        micro_streamed = np.stack([on_device.run(clip_audio) for clip_audio in shown])
+        near = finite[:3]  # Keras logits of probabilities short of exactly 0 and 1
+        print(
+            f"  on TensorFlow Lite for Microcontrollers' kernels (3 held-out clips streamed): "
+            f"max |TFLM - LiteRT| {np.abs(micro_streamed - micro_logits[:3]).max():.4f} in "
+            f"logits, |TFLM - Keras| {np.abs(micro_streamed - keras_logits[:3])[near].max():.4f}"
+            f" against |LiteRT - Keras| "
+            f"{np.abs(micro_logits[:3] - keras_logits[:3])[near].max():.4f}; "
+            f"tensor arena {micro.arena_bytes / 1024:.1f} KB; "
+            f"{1000 * on_device.compute_seconds / on_device.calls:.2f} ms per 40 ms call on "
+            "this CPU (reference kernels, unoptimised)"
+        )
+        try:
+            MicroModel(tflite_path)
+        except RuntimeError as error:
+            print(f"  the all-int8 file there: {str(error).split(': ', 1)[1][:160]}")
     device_curves = {"GRU model, int8 TFLite (streaming)": int8_curve}
     if args.speech_embedding:
         # 5b. Both device files combined: every held-out clip streamed through the
