@@ -139,6 +139,7 @@ def micro_arena_bytes(path: str | os.PathLike) -> int:
         path: a `.tflite` file.
 
     Raises:
+        ValueError: when `path` is not a file.
         ImportError: without the `tflite-micro` package.
         RuntimeError: when TFLite Micro cannot set up the file (with TFLM's reason).
     """
@@ -192,7 +193,8 @@ class MicroModel(TFLiteModel):
 
     Args:
         path: a `.tflite` file with static shapes.
-        arena_bytes: the tensor arena, at least `micro_arena_bytes(path)` (the default).
+        arena_bytes: the tensor arena, at least `micro_arena_bytes(path)` (the default),
+            which is measured when the model is made (a few seconds).
 
     Attributes:
         arena_bytes: the arena in use.
