@@ -76,7 +76,7 @@ Run: `python -m tutorials.wake_word [--out outputs] [--quick] [--seed 0] [--pipe
   `wake_word_int16x8.tflite`, `wake_word_micro.tflite`, `wake_word_embedding_head.keras`,
   `wake_word_embedding.tflite` (int8 weights) and `wake_word_embedding_float.tflite`.
 
-What it shows (full run: about 1,000 s wall on 2 cores at seed 0, about 190 s of it for
+What it shows (full run: about 970 s wall on 2 cores at seed 0, about 190 s of it for
 the int16x8 file, whose kernels are slow here, 170 s for streaming every held-out clip on
 TensorFlow Lite for Microcontrollers' kernels, about 280 s for the speech-embedding
 detector and 70 s for streaming every held-out clip through its int8-weight file; the
@@ -171,8 +171,9 @@ missed:
   file (+0.8 points from Keras over the paired resamples, sd 3.0). Every held-out clip
   streamed on TensorFlow Lite for Microcontrollers' kernels (169 s): logits 0.11 from
   LiteRT's on average, at most 1.58, 99.92% of the steps on the same side of the
-  threshold; recall 0.569 at the LiteRT file's threshold (1.63 false activations per
-  hour) and 0.558 at its own (0 per hour), against Keras' 0.541. TFLM takes about 1.2 ms
+  threshold, at most 2.18 from Keras' (LiteRT's 2.38); recall 0.569 at the LiteRT file's
+  threshold (1.63 false activations per hour) and 0.558 at its own (0 per hour), against
+  Keras' 0.541. TFLM takes about 1.2 ms
   per 40 ms call here with its unoptimised reference kernels.
 - The int8 streaming file of this recipe (84.7 KB, builtin ops, logit output): at its
   own threshold for <= 1 per hour recall 0.579 (seed 0), 0.322 (seed 1) and 0.454 (seed
