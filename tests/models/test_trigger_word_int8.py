@@ -168,6 +168,9 @@ def test_the_file_keeps_the_recall_on_tflite_micro(trained, int8_file):
         print(f"skipped: {reason}")
         pytest.skip(reason)
     model, _, audio, trigger_ends = trained
+    # Every second held-out clip (105 of 210, ~110 triggers): TFLM's reference kernels take
+    # ~1 ms per call, one example at a time, and the suite's time is bounded.
+    audio, trigger_ends = audio[::2], trigger_ends[::2]
     path, _ = int8_file
     micro = MicroModel(path)
     print(f"TFLite Micro tensor arena: {micro.arena_bytes} bytes")
