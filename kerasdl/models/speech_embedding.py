@@ -661,13 +661,11 @@ class SpeechEmbeddingStreamer:
             "tail": audio[None, : self.tail_samples],
             "history": np.zeros((1, *self._history), np.float32),
         }
-        starts = range(self.tail_samples, audio.size - self.chunk_samples + 1, self.chunk_samples)
-        if progress:
-            from tqdm.auto import tqdm
+        from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc="streaming", unit="call")
+        starts = range(self.tail_samples, audio.size - self.chunk_samples + 1, self.chunk_samples)
         scores = []
-        for start in starts:
+        for start in tqdm(starts, desc="streaming", unit="call", disable=not progress):
             out = self._call({"audio": audio[None, start : start + self.chunk_samples], **state})
             state = {"tail": out["tail"], "history": out["history"]}
             scores.append(float(np.asarray(out[self._scores]).reshape(-1)[0]))

@@ -685,16 +685,14 @@ class TriggerWordStreamer:
                 f"`audio` must hold at least one output step, {self.receptive_field} "
                 f"samples. Received: audio with {audio.shape[1]} samples"
             )
-        self.reset()
-        if not progress:
-            return self.push(audio[0] if squeeze else audio)
         from tqdm.auto import tqdm
 
+        self.reset()
         calls = (audio.shape[1] - self.tail_samples) // self.chunk_samples
-        # Pieces of 25 calls (1 s of audio at 40 ms per call): push keeps the state between.
-        piece = self.tail_samples + 25 * self.chunk_samples
+        # Pushed 25 chunks at a time, so a bar can follow; push keeps the state between.
+        piece = 25 * self.chunk_samples
         outputs = []
-        with tqdm(total=calls, desc="streaming", unit="call") as bar:
+        with tqdm(total=calls, desc="streaming", unit="call", disable=not progress) as bar:
             for start in range(0, audio.shape[1], piece):
                 done = self.calls
                 outputs.append(self.push(audio[:, start : start + piece]))
