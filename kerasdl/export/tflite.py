@@ -276,11 +276,12 @@ def tflite(
         model, specs, shapes, pack, quantization, calibration, allow_flex_ops, integer_io,
         per_channel, float_ops,
     )  # fmt: skip
-    missing = sorted(set(float_ops) - set(ops_in_flatbuffer(content)))
+    ops = ops_in_flatbuffer(content)
+    missing = sorted(set(float_ops) - set(ops))
     if missing:
         raise ValueError(
             f"`float_ops` must name ops of the converted model; it has no {missing}. Its ops: "
-            f"{', '.join(ops_in_flatbuffer(content))}"
+            f"{', '.join(ops)}"
         )
     _write_atomically(path, content)
 
@@ -293,7 +294,6 @@ def tflite(
     else:
         checks, checked_on = _random_inputs(specs, shapes), "random"
 
-    ops = ops_in_flatbuffer(content)
     uses_flex = any(op.startswith("Flex") for op in ops)
     fields = dict(
         path=path,
