@@ -24,7 +24,7 @@ def int8_step(values):
 
 
 @pytest.fixture(scope="module")
-def wake_word(tmp_path_factory):
+def wake_word():
     """A small streaming trigger-word model with the int8 front end options (approximate
     magnitude, log offset), its calibration inputs, and 6 s of speech-like audio."""
     keras.utils.set_random_seed(3)
@@ -36,17 +36,17 @@ def wake_word(tmp_path_factory):
     streamer = TriggerWordStreamer(stream)
     clips = np.stack([speech_like(4.0, seed=s) for s in range(6)])
     calibration = streamer.calibration_inputs(clips, max_examples=300)
-    return stream, streamer, calibration, speech_like(6.0, seed=11), tmp_path_factory
+    return stream, streamer, calibration, speech_like(6.0, seed=11)
 
 
-def test_int8_log_fails_on_micro_and_float_ops_makes_it_run(wake_word):
-    stream, keras_streamer, calibration, audio, folder = wake_word
-    plain = str(folder.mktemp("plain") / "int8.tflite")
+def test_int8_log_fails_on_micro_and_float_ops_makes_it_run(wake_word, tmp_path):
+    stream, keras_streamer, calibration, audio = wake_word
+    plain = str(tmp_path / "int8.tflite")
     tflite(stream, plain, quantization="int8", representative_data=calibration)
     # LiteRT has an int8 LOG kernel; TFLM's takes float only, and says which op to keep.
     with pytest.raises(RuntimeError, match=r"LOG.*float_ops=\('LOG',\)"):
         MicroModel(plain)
-    path = str(folder.mktemp("micro") / "micro.tflite")
+    path = str(tmp_path / "micro.tflite")
     report = tflite(
         stream, path, quantization="int8", representative_data=calibration, float_ops=("LOG",)
     )
@@ -106,7 +106,7 @@ def test_arena_is_measured_and_a_short_one_refused(tmp_path):
 
 
 def test_float_ops_are_checked_before_anything_is_written(wake_word, tmp_path):
-    stream, _, calibration, _, _ = wake_word
+    stream, _, calibration, _ = wake_word
     path = tmp_path / "x.tflite"
     cases = [
         (dict(quantization="dynamic", float_ops=("LOG",)), ValueError, "needs quantization"),

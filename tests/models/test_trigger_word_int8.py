@@ -117,14 +117,18 @@ def int8_file(trained, tmp_path_factory):
     return path, report
 
 
+def keras_at_device_steps(model, audio, steps):
+    """The full-clip Keras model's probabilities and the step times (seconds), cut to the
+    `steps` a streamed file outputs."""
+    keras_p = model.predict(audio, batch_size=16, verbose=0)[:, :steps]
+    return keras_p, trigger_word_step_ends(audio.shape[1], model)[:steps] / SR
+
+
 def check_recall_kept(model, audio, trigger_ends, device_p, runtime):
     """The device's probabilities against the full-clip Keras model's on the held-out
     mixes: the steps on the same side of 0.5, and recall and false activations at two
     thresholds (the issue's 2 points)."""
-    keras_p = model.predict(audio, batch_size=16, verbose=0)
-    steps = device_p.shape[1]
-    keras_p = keras_p[:, :steps]
-    step_times = trigger_word_step_ends(audio.shape[1], model)[:steps] / SR
+    keras_p, step_times = keras_at_device_steps(model, audio, device_p.shape[1])
     difference = np.abs(device_p - keras_p)
     agreement = np.mean((device_p > 0.5) == (keras_p > 0.5))
     print(
@@ -177,8 +181,7 @@ def test_the_file_keeps_the_recall_on_tflite_micro(trained, int8_file):
     assert micro.arena_bytes < 128 * 1024
     micro_p = TriggerWordStreamer(micro, batch_size=len(audio)).run(audio)
     litert_p = TriggerWordStreamer(TFLiteModel(path), batch_size=len(audio)).run(audio)
-    keras_p = model.predict(audio, batch_size=16, verbose=0)[:, : micro_p.shape[1]]
-    step_times = trigger_word_step_ends(audio.shape[1], model)[: micro_p.shape[1]] / SR
+    keras_p, step_times = keras_at_device_steps(model, audio, micro_p.shape[1])
     agreement = np.mean((micro_p > 0.5) == (keras_p > 0.5))
     print(
         f"held out on TFLite Micro: |TFLM - LiteRT| max {np.abs(micro_p - litert_p).max():.3f}, "
