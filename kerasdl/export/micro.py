@@ -12,6 +12,7 @@ arena it needs.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import subprocess
@@ -126,6 +127,19 @@ class _MicroInterpreter:
         pass  # the arena is laid out when the interpreter is made
 
 
+def _fits(path: str, size: int) -> bool:
+    """Whether TFLM sets `path` up in an arena of `size` bytes (tried in a process of its
+    own, which a too-small arena may crash)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE, path, str(size)], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+# Measured arenas by the file's contents (sha256): a file is measured once per process.
+_ARENAS: dict[str, int] = {}
+
+
 def micro_arena_bytes(path: str | os.PathLike) -> int:
     """The smallest tensor arena (bytes, to 16) in which TFLite Micro sets `path` up: what
     a device build must reserve for it (`tensor_arena`).
@@ -133,7 +147,8 @@ def micro_arena_bytes(path: str | os.PathLike) -> int:
     TFLM's recording allocator totals the arena a model keeps after set-up; set-up also
     takes temporary memory (measured: up to 0.5 KiB more on small models), so the
     smallest arena is searched from that total upwards, each size tried in a process of
-    its own (a few seconds in all).
+    its own (a few seconds in all; a file with the same contents is measured once per
+    process).
 
     Args:
         path: a `.tflite` file.
@@ -147,6 +162,15 @@ def micro_arena_bytes(path: str | os.PathLike) -> int:
     if not os.path.isfile(path):
         raise ValueError(f"`path` must be an existing .tflite file. Received: path={path!r}")
     runtime = _tflm()
+    with open(path, "rb") as file:
+        digest = hashlib.sha256(file.read()).hexdigest()
+    if digest not in _ARENAS:
+        _ARENAS[digest] = _smallest_arena(runtime, path)
+    return _ARENAS[digest]
+
+
+def _smallest_arena(runtime: Any, path: str) -> int:
+    """`micro_arena_bytes`' search: from the recording allocator's total upwards."""
     said: list[str] = []
     try:
         with _native_stderr(said):
@@ -159,15 +183,9 @@ def micro_arena_bytes(path: str | os.PathLike) -> int:
     if total is None:
         raise RuntimeError(f"TFLite Micro reported no arena total for {path}: {said[-1]!r}")
 
-    def fits(size: int) -> bool:
-        probe = subprocess.run(
-            [sys.executable, "-c", _PROBE, path, str(size)], capture_output=True, check=False
-        )
-        return probe.returncode == 0
-
     low = int(total.group(1)) - 16  # what the model keeps cannot fit in less
     high = low + 16 + 1024
-    while not fits(high):
+    while not _fits(path, high):
         low, high = high, high * 2
         if high > _MEASURING_ARENA:
             raise RuntimeError(f"TFLite Micro sets {path} up only in its measuring arena")
@@ -175,7 +193,7 @@ def micro_arena_bytes(path: str | os.PathLike) -> int:
         middle = (low + high) // 32 * 16
         if middle <= low:
             break
-        if fits(middle):
+        if _fits(path, middle):
             high = middle
         else:
             low = middle
@@ -193,8 +211,9 @@ class MicroModel(TFLiteModel):
 
     Args:
         path: a `.tflite` file with static shapes.
-        arena_bytes: the tensor arena, at least `micro_arena_bytes(path)` (the default),
-            which is measured when the model is made (a few seconds).
+        arena_bytes: the tensor arena, at least `micro_arena_bytes(path)` (the default,
+            measured when the model is made: a few seconds). A given arena is tried first
+            (one set-up in a process of its own) and refused if TFLM cannot use it.
 
     Attributes:
         arena_bytes: the arena in use.
@@ -227,10 +246,10 @@ class MicroModel(TFLiteModel):
             raise ValueError(
                 f"`arena_bytes` must be a positive int. Received: arena_bytes={arena_bytes!r}"
             )
-        needed = micro_arena_bytes(self.path)
         if arena_bytes is None:
-            arena_bytes = needed
-        elif arena_bytes < needed:
+            arena_bytes = micro_arena_bytes(self.path)
+        elif not _fits(self.path, arena_bytes):
+            needed = micro_arena_bytes(self.path)
             raise ValueError(
                 f"`arena_bytes` must be at least the {needed} bytes TFLite Micro needs for "
                 f"{self.path}. Received: arena_bytes={arena_bytes}"

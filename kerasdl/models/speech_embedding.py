@@ -633,10 +633,9 @@ class SpeechEmbeddingStreamer:
         """A probability threshold on the scale of this model's outputs: `probability`
         itself, or `log(p / (1 - p))` for a logit model (as
         `TriggerWordStreamer.threshold`)."""
-        from kerasdl.models.trigger_word import logit_threshold
+        from kerasdl.models.trigger_word import output_threshold
 
-        p = check_in_range("probability", probability, 0, 1, include_high=True)
-        return p if self.output == "probability" else logit_threshold(p)
+        return output_threshold(probability, self.output)
 
     def run(self, audio: Any, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Streams one clip (float32 16 kHz mono, at least 12,512 samples) from a fresh

@@ -514,6 +514,19 @@ def logit_threshold(probability: float) -> float:
     return float(np.log(p) - np.log1p(-p))
 
 
+def output_threshold(probability: float, output: str) -> float:
+    """A probability threshold on the scale of a model's `output` ("probability" or
+    "logit"): `probability` itself, or `logit_threshold(probability)`.
+
+    Example:
+
+    >>> output_threshold(0.5, "probability"), round(output_threshold(0.5, "logit"), 6)
+    (0.5, 0.0)
+    """
+    p = check_in_range("probability", probability, 0, 1, include_high=True)
+    return p if output == "probability" else logit_threshold(p)
+
+
 class TriggerWordStreamer:
     """Runs a streaming trigger-word model over audio, chunk by chunk, keeping its state.
 
@@ -714,8 +727,7 @@ class TriggerWordStreamer:
         Returns:
             The threshold to compare this streamer's outputs with (a Python float).
         """
-        p = check_in_range("probability", probability, 0, 1, include_high=True)
-        return p if self.output == "probability" else logit_threshold(p)
+        return output_threshold(probability, self.output)
 
     def calibration_inputs(
         self, clips: Iterable[Any], max_examples: int | None = None

@@ -97,6 +97,10 @@ def test_arena_is_measured_and_a_short_one_refused(tmp_path):
     assert 256 + 64 < arena < 64 * 1024  # the int8 activations alive at once, and a little
     micro = MicroModel(path, arena_bytes=arena)
     assert micro.arena_bytes == arena
+    # A larger arena is used as given and computes the same outputs.
+    roomy = MicroModel(path, arena_bytes=arena + 4096)
+    assert roomy.arena_bytes == arena + 4096
+    np.testing.assert_array_equal(roomy(data[:3]), micro(data[:3]))
     with pytest.raises(ValueError, match=f"at least the {arena} bytes TFLite Micro needs"):
         MicroModel(path, arena_bytes=arena - 16)
     with pytest.raises(ValueError, match="`arena_bytes` must be a positive int"):
