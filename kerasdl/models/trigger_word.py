@@ -736,7 +736,8 @@ class TriggerWordStreamer:
 
         Each clip is streamed from a fresh state and every call's inputs are recorded,
         so the GRU states and tails are the real ones (`representative_data` and
-        `check_inputs` of `kerasdl.export.tflite`).
+        `check_inputs` of `kerasdl.export.tflite`). Clips of the same length stream
+        together as one batch; the examples come clip by clip, call by call.
 
         Args:
             clips: 1-D float audio clips (or a `(n, samples)` array).
@@ -747,17 +748,32 @@ class TriggerWordStreamer:
         """
         if max_examples is not None:
             check_positive_int("max_examples", max_examples)
-        recorded = []
-        call = self._call
-        self._call = lambda inputs: recorded.append(inputs) or call(inputs)
-        batch_size, self.batch_size = self.batch_size, 1
+        clips = [np.asarray(clip, "float32").reshape(-1) for clip in clips]
+        # Clips of one length stream together, one batch per length (the calls are the
+        # same, many times fewer); each clip's calls are then put back in order.
+        by_length: dict[int, list[int]] = {}
+        for index, clip in enumerate(clips):
+            by_length.setdefault(clip.size, []).append(index)
+        per_clip: list[list[dict[str, np.ndarray]]] = [[] for _ in clips]
+        call, batch_size = self._call, self.batch_size
         try:
-            for clip in clips:
+            for indices in by_length.values():
+                recorded: list[dict[str, np.ndarray]] = []
+                self._call = lambda inputs, recorded=recorded: (
+                    recorded.append(inputs) or call(inputs)
+                )
+                self.batch_size = len(indices)
                 self.reset()
-                self.push(np.asarray(clip, "float32").reshape(-1))
+                self.push(np.stack([clips[i] for i in indices]))
+                for row, index in enumerate(indices):
+                    per_clip[index] = [
+                        {name: value[row : row + 1] for name, value in inputs.items()}
+                        for inputs in recorded
+                    ]
         finally:
             self._call, self.batch_size = call, batch_size
             self.reset()
+        recorded = [inputs for calls in per_clip for inputs in calls]
         if not recorded:
             raise ValueError(
                 f"`clips` must hold at least one clip of >= {self.receptive_field} samples. "

@@ -301,6 +301,14 @@ def test_calibration_inputs_are_the_streamed_states():
     np.testing.assert_array_equal(recorded["tail"][2], clips[1][:2000])
     assert not recorded["state_0"][2].any() and recorded["state_0"][1].any()
     assert len(streamer.calibration_inputs(clips, max_examples=3)["audio"]) == 3
+    # Clips of one length stream as a batch; the examples stay clip by clip, each as
+    # when that clip streams alone.
+    clips = [noise(4000, seed=9), clips[0], noise(4000, seed=10), clips[1]]
+    batched = streamer.calibration_inputs(clips)
+    alone = [streamer.calibration_inputs([clip]) for clip in clips]
+    for name, values in batched.items():
+        expected = np.concatenate([inputs[name] for inputs in alone])
+        np.testing.assert_allclose(values, expected, atol=1e-5, err_msg=name)
 
 
 # Training ---------------------------------------------------------------------------------
