@@ -419,6 +419,8 @@ FULL = dict(
     piper_voices=150,
     kokoro_voices=0,
     embedding_epochs=60,
+    calibration_clips=40,  # int8 calibration: streamed training clips, and examples kept
+    calibration_examples=2000,
 )
 QUICK = dict(
     voices=12,
@@ -438,6 +440,8 @@ QUICK = dict(
     piper_voices=0,
     kokoro_voices=0,
     embedding_epochs=2,
+    calibration_clips=12,
+    calibration_examples=400,
 )
 
 
@@ -1107,7 +1111,10 @@ def main() -> None:
     # The logit output: the int8 logit keeps thresholds above 0.99 apart (see the top).
     streaming = trigger_word_streaming(model, output="logit")
     streamer = TriggerWordStreamer(streaming)
-    calibration = streamer.calibration_inputs(train.audio[:40], max_examples=2000)
+    calibration = streamer.calibration_inputs(
+        train.audio[: settings["calibration_clips"]],
+        max_examples=settings["calibration_examples"],
+    )
     checks = streamer.calibration_inputs(dev.audio[:8], max_examples=400)
 
     def export_and_stream(quantization):
