@@ -139,10 +139,11 @@ def streamed(trained, int8_file):
 
 
 def recall_change(device_p, reference_p, step_times, trigger_ends):
-    """The issue's measure of what a runtime costs: the recall at <= `target` false
-    activations per hour of negative audio, each model at its own threshold, device minus
-    reference over the same 200 resamples of the clips (paired), in points; the mean of
-    each target's mean change, and the per-target means and spreads as text.
+    """The recall a runtime costs, measured as the wake-word tutorial measures the issue's
+    2 points: the recall at <= `target` false activations per hour of negative audio, each
+    model at its own threshold, device minus reference over the same 200 resamples of the
+    clips (paired), in points; the mean of each target's mean change, and the per-target
+    means and spreads as text.
 
     A fixed threshold compares two models on one scale, so an int8 file whose
     probabilities sit a little lower loses triggers there that a threshold chosen for it
